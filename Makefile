@@ -1,0 +1,27 @@
+# newsqa tasks. `make run` and `make test` work on a fresh machine: both set up .venv first.
+PY := .venv/bin/python
+
+.PHONY: setup run index test lint bench clean
+
+setup:
+	bash scripts/setup.sh
+
+run: setup  ## answer questions on the bundled corpus (Discord bot, or console without a token)
+	$(PY) -m bot
+
+index: setup  ## build or update the index of the corpus
+	$(PY) -m retrieval index
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+test: lint  ## lint, type-check and run the test suite
+	$(PY) -m pytest -q
+
+bench: setup  ## indexing, answer quality and latency benchmarks
+	$(PY) bench/indexing.py
+
+clean:
+	rm -rf var/index .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,142 @@
+"""Answering questions for people, independent of Discord: shared by the bot and the console.
+
+Turns a question into the reply text (or a short message for a bad question or an error),
+runs the CPU-bound engine in worker threads with a bounded number in flight, and keeps the
+small bits of state the bot needs: per-user cooldowns and recent answers for feedback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from retrieval.answer import Answer
+from retrieval.errors import BadQuestionError, NewsQAError
+from retrieval.qa import QA
+from retrieval.render import format_answer
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, something went wrong while answering that. Please try again in a moment."
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The text to send for one question, and how it came about."""
+
+    text: str
+    answer: Answer | None  # None for a bad question or an error
+    answer_ms: float  # time spent in the engine
+    failed: bool = False  # an unexpected error (already logged with its traceback)
+
+
+def answer_question(qa: QA, question: str, *, asked_at: datetime | None = None) -> Reply:
+    """Answer synchronously; never raises for a question, only returns a message to send."""
+    start = time.perf_counter()
+    try:
+        answer = qa.answer(question, asked_at=asked_at)
+    except BadQuestionError as exc:
+        return Reply(str(exc), None, _ms_since(start))
+    except NewsQAError as exc:
+        log.error("answering failed: %s", exc, exc_info=True)
+        return Reply(APOLOGY, None, _ms_since(start), failed=True)
+    except Exception:
+        log.exception("answering failed unexpectedly")
+        return Reply(APOLOGY, None, _ms_since(start), failed=True)
+    ms = _ms_since(start)
+    return Reply(format_answer(answer), answer, ms)
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+class Answerer:
+    """Runs questions in worker threads, at most ``max_concurrent`` at a time.
+
+    The event loop only awaits; the engine's embedding and search run in threads. Index
+    reloads are serialised but never wait for, or interrupt, questions in flight: the engine
+    swaps its index atomically and each question finishes on the version it started with.
+    """
+
+    def __init__(self, qa: QA, max_concurrent: int) -> None:
+        self.qa = qa
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._reload_lock = asyncio.Lock()
+
+    async def answer(self, question: str, *, asked_at: datetime | None = None) -> Reply:
+        async with self._slots:
+            return await asyncio.to_thread(answer_question, self.qa, question, asked_at=asked_at)
+
+    async def reload(self) -> bool:
+        """Swap in a newly published index; True if it changed. Raises NewsQAError."""
+        async with self._reload_lock:
+            return await asyncio.to_thread(self.qa.reload)
+
+    @property
+    def version(self) -> str:
+        return self.qa.version
+
+
+class Cooldown:
+    """Per-user rate limit: one question every ``seconds``; a warning once per wait."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._last: dict[int, float] = {}
+        self._warned: set[int] = set()
+
+    def hit(self, user_id: int) -> tuple[float, bool]:
+        """Record a question; returns (seconds left to wait or 0, whether to warn the user)."""
+        now = self._clock()
+        if len(self._last) > 10_000:  # forget users whose cooldown has long passed
+            self._last = {u: t for u, t in self._last.items() if now - t < self.seconds}
+            self._warned &= self._last.keys()
+        last = self._last.get(user_id)
+        if last is not None and now - last < self.seconds:
+            warn = user_id not in self._warned
+            self._warned.add(user_id)
+            return self.seconds - (now - last), warn
+        self._last[user_id] = now
+        self._warned.discard(user_id)
+        return 0.0, False
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What the bot remembers about an answer it sent, to log feedback on it."""
+
+    question: str
+    user_id: int
+    confidence: float | None
+    abstained: bool | None
+    doc_ids: tuple[str, ...]
+
+
+class RecentAnswers:
+    """The last ``size`` answers by message id (an LRU, so memory stays bounded)."""
+
+    def __init__(self, size: int = 5000) -> None:
+        self.size = size
+        self._items: OrderedDict[int, Asked] = OrderedDict()
+
+    def add(self, message_id: int, question: str, user_id: int, reply: Reply) -> None:
+        a = reply.answer
+        self._items[message_id] = Asked(
+            question,
+            user_id,
+            a.confidence if a else None,
+            a.abstained if a else None,
+            tuple(s.doc_id for s in a.sources) if a else (),
+        )
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def get(self, message_id: int) -> Asked | None:
+        return self._items.get(message_id)

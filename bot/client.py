@@ -1,0 +1,295 @@
+"""The Discord adapter: questions arrive by mention, DM or ``/ask``; answers go back as text.
+
+Nothing here computes: questions go to :class:`~bot.answering.Answerer` (worker threads),
+replies are formatted by :func:`retrieval.render.format_answer`, and every send uses
+``AllowedMentions.none()`` and suppresses link embeds, so the bot never pings or spams.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+import discord
+import yarl
+from discord import app_commands
+
+from retrieval.errors import NewsQAError
+from retrieval.qa import QA
+from retrieval.render import format_help
+
+from .answering import APOLOGY, Answerer, Cooldown, RecentAnswers, Reply
+from .settings import BotSettings
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
+    """Point discord.py at another REST base and gateway (tests, self-hosted gateways).
+
+    discord.py reads these class attributes when it builds a request or connects, so this is
+    called once, by the entry point, before the client starts.
+    """
+    if api_base:
+        discord.http.Route.BASE = api_base
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def intents() -> discord.Intents:
+    """Only what the bot uses, none of it privileged: mentions and DMs carry their content."""
+    i = discord.Intents.none()
+    i.guilds = True
+    i.guild_messages = True
+    i.dm_messages = True
+    i.guild_reactions = True
+    i.dm_reactions = True
+    return i
+
+
+def _channel_name(channel: object) -> str:
+    if isinstance(channel, discord.DMChannel | discord.GroupChannel) or channel is None:
+        return "dm"
+    return str(getattr(channel, "id", "?"))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a question is not answered. In channels a quiet refusal sends nothing (repeated
+    cooldown hits, channels off the allow-list); slash commands always get it privately."""
+
+    text: str
+    quiet: bool
+
+
+class NewsBot(discord.Client):
+    """Answers questions about the news corpus in Discord."""
+
+    def __init__(self, settings: BotSettings, qa: QA) -> None:
+        super().__init__(intents=intents(), allowed_mentions=NO_MENTIONS)
+        self.settings = settings
+        self.answerer = Answerer(qa, settings.max_concurrent)
+        self.cooldown = Cooldown(settings.cooldown_seconds)
+        self.recent = RecentAnswers()
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
+        self._add_commands()
+
+    # -- slash commands ----------------------------------------------------------------
+
+    def _add_commands(self) -> None:
+        anywhere = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+
+        @self.tree.command(name="ask", description="Ask a question about the news corpus")
+        @app_commands.describe(question="What do you want to know?")
+        @anywhere
+        async def ask(interaction: discord.Interaction, question: str) -> None:
+            await self.ask_slash(interaction, question)
+
+        @self.tree.command(name="help", description="How to ask me questions")
+        @anywhere
+        async def help_(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message(
+                format_help(), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+
+        @self.tree.command(name="reload", description="Admins: load the newest index now")
+        @app_commands.guild_only()
+        async def reload(interaction: discord.Interaction) -> None:
+            await self.reload_slash(interaction)
+
+    async def setup_hook(self) -> None:
+        guild_id = self.settings.command_guild_id
+        if guild_id is not None:
+            # Guild commands appear at once; global ones can take a while to propagate.
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        log.info(
+            "synced slash commands %s to %s",
+            ", ".join("/" + c.name for c in synced),
+            f"guild {guild_id}" if guild_id else "all servers",
+        )
+
+    async def ask_slash(self, interaction: discord.Interaction, question: str) -> None:
+        received = time.perf_counter()
+        # Everything before defer() is instant: Discord allows 3 seconds for a first response.
+        refusal = self._refusal(interaction.channel, interaction.user.id)
+        if refusal is not None:
+            await interaction.response.send_message(refusal.text, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        reply = await self.answerer.answer(question, asked_at=interaction.created_at)
+        sent = await interaction.followup.send(
+            reply.text, allowed_mentions=NO_MENTIONS, suppress_embeds=True, wait=True
+        )
+        self._answered(
+            "slash", interaction.user.id, interaction.channel, question, reply, sent.id, received
+        )
+
+    async def reload_slash(self, interaction: discord.Interaction) -> None:
+        user = interaction.user
+        if not self.is_admin(interaction):
+            log.warning("reload refused user=%s: not an admin", user.id)
+            await interaction.response.send_message(
+                "Only server admins can reload the index.", ephemeral=True
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            changed = await self.answerer.reload()
+        except NewsQAError as exc:
+            log.error("reload by user=%s failed: %s", user.id, exc)
+            text = f"Reload failed, still serving version {self.answerer.version}: {exc}"
+        else:
+            version = self.answerer.version
+            log.info("reload by user=%s changed=%s version=%s", user.id, changed, version)
+            text = (
+                f"Reloaded: now answering from index version {version}."
+                if changed
+                else f"Already up to date (index version {version})."
+            )
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    def is_admin(self, interaction: discord.Interaction) -> bool:
+        """Manage Server permission, or the configured admin role (by id or name)."""
+        member = interaction.user
+        if interaction.guild is None or not isinstance(member, discord.Member):
+            return False
+        if interaction.permissions.manage_guild:
+            return True
+        role = self.settings.admin_role
+        if role is None:
+            return False
+        return any(r.id == role or r.name == role for r in member.roles)
+
+    async def _on_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        log.error("slash command failed user=%s", interaction.user.id, exc_info=error)
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(APOLOGY, ephemeral=True)
+            else:
+                await interaction.response.send_message(APOLOGY, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not send the apology for a failed command", exc_info=True)
+
+    # -- mentions and DMs --------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.user
+        if me is None or message.author.bot:
+            return
+        is_dm = message.guild is None
+        if not is_dm and not any(u.id == me.id for u in message.mentions):
+            return  # @everyone/@here and role mentions are not questions for us
+        received = time.perf_counter()
+        question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
+        try:
+            await self._answer_message(message, question, received)
+        except Exception:
+            log.exception("question failed user=%s", message.author.id)
+            try:
+                await self._send_reply(message, APOLOGY)
+            except discord.HTTPException:
+                log.warning("could not send the apology", exc_info=True)
+
+    async def _answer_message(
+        self, message: discord.Message, question: str, received: float
+    ) -> None:
+        refusal = self._refusal(message.channel, message.author.id)
+        if refusal is not None:
+            if not refusal.quiet:
+                await self._send_reply(message, refusal.text)
+            return
+        if not question or question.lower() in {"help", "?", "/help"}:
+            await self._send_reply(message, format_help())
+            return
+        reply = await self.answerer.answer(question, asked_at=message.created_at)
+        sent = await self._send_reply(message, reply.text)
+        self._answered(
+            "mention", message.author.id, message.channel, question, reply, sent.id, received
+        )
+
+    async def _send_reply(self, message: discord.Message, text: str) -> discord.Message:
+        return await message.channel.send(
+            text,
+            reference=message.to_reference(fail_if_not_exists=False),
+            mention_author=False,
+            allowed_mentions=NO_MENTIONS,
+            suppress_embeds=True,
+        )
+
+    # -- shared ------------------------------------------------------------------------
+
+    def _refusal(self, channel: object, user_id: int) -> Refusal | None:
+        """None to answer the question, else why not."""
+        allowed = self.settings.allowed_channel_ids
+        if allowed and not isinstance(channel, discord.DMChannel):
+            ids = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}
+            if not ids & allowed:
+                return Refusal("I only answer questions in certain channels here.", quiet=True)
+        wait, warn = self.cooldown.hit(user_id)
+        if wait > 0:
+            text = f"One question at a time, please: ask again in {max(1, round(wait))} s."
+            return Refusal(text, quiet=not warn)
+        return None
+
+    def _answered(
+        self,
+        via: str,
+        user_id: int,
+        channel: object,
+        question: str,
+        reply: Reply,
+        message_id: int,
+        received: float,
+    ) -> None:
+        self.recent.add(message_id, question, user_id, reply)
+        a = reply.answer
+        log.info(
+            "answered via=%s user=%s channel=%s message=%s latency_ms=%.1f answer_ms=%.1f "
+            "confidence=%s abstained=%s sources=%s",
+            via,
+            user_id,
+            _channel_name(channel),
+            message_id,
+            (time.perf_counter() - received) * 1000,
+            reply.answer_ms,
+            f"{a.confidence:.2f}" if a else "-",
+            a.abstained if a else "-",
+            ",".join(s.doc_id for s in a.sources) if a else "-",
+        )
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        asked = self.recent.get(payload.message_id)
+        if asked is None or (self.user is not None and payload.user_id == self.user.id):
+            return
+        log.info(
+            "feedback emoji=%s user=%s message=%s asker=%s confidence=%s sources=%s question=%r",
+            payload.emoji,
+            payload.user_id,
+            payload.message_id,
+            asked.user_id,
+            "-" if asked.confidence is None else f"{asked.confidence:.2f}",
+            ",".join(asked.doc_ids) or "-",
+            asked.question,
+        )
+
+    async def on_ready(self) -> None:
+        log.info(
+            "ready as %s in %d servers, index version %s",
+            self.user,
+            len(self.guilds),
+            self.answerer.version,
+        )
+
+    async def on_resumed(self) -> None:
+        log.info("gateway session resumed")

@@ -1,0 +1,195 @@
+"""Building (and rebuilding incrementally) the index from a corpus folder."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from sentence_transformers import SentenceTransformer
+
+from .chunking import Chunk, chunk_document, embedding_text
+from .documents import Corpus, Document, SkippedFile, load_corpus
+from .embedding import embed, load_model, model_dimension
+from .errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from .index import (
+    DocInfo,
+    Index,
+    Manifest,
+    choose_index_type,
+    load_index,
+    publish,
+    write_lock,
+)
+from .settings import Settings
+from .tokenizer import ENCODING_NAME, load_encoding
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did. Document counts compare the corpus with the previous version."""
+
+    version: str
+    files: int
+    documents: int
+    chunks: int
+    skipped: tuple[SkippedFile, ...]
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    chunks_embedded: int
+    seconds: float
+    embed_seconds: float
+    full: bool
+    reason: str  # why the build was full or incremental
+
+
+def corpus_fingerprint(docs: list[Document]) -> str:
+    h = hashlib.sha256()
+    for doc in sorted(docs, key=lambda d: d.doc_id):
+        h.update(f"{doc.doc_id}\0{doc.content_hash}\n".encode())
+    return h.hexdigest()
+
+
+def _previous(settings: Settings, full: bool) -> tuple[Index | None, str]:
+    """The version to reuse vectors from, or None with the reason for a full build."""
+    if full:
+        return None, "full rebuild requested"
+    try:
+        prev = load_index(settings.index_dir)
+    except IndexMissingError:
+        return None, "no previous index"
+    except (IndexCorruptError, IndexMismatchError) as exc:
+        return None, f"previous index unusable ({exc})"
+    m = prev.manifest
+    wanted = (settings.model, ENCODING_NAME, settings.chunk_tokens, settings.chunk_overlap)
+    had = (m.model, m.tokenizer, m.chunk_tokens, m.chunk_overlap)
+    if wanted != had:
+        changes = [
+            f"{name} {old!r} -> {new!r}"
+            for name, old, new in zip(
+                ("model", "tokenizer", "chunk_tokens", "chunk_overlap"), had, wanted, strict=True
+            )
+            if old != new
+        ]
+        return None, "settings changed since the last build: " + ", ".join(changes)
+    return prev, "incremental"
+
+
+def build_index(
+    settings: Settings,
+    *,
+    model: SentenceTransformer | None = None,
+    full: bool = False,
+    progress: bool = False,
+    corpus: Corpus | None = None,
+    model_loader: Callable[[], SentenceTransformer] | None = None,
+) -> BuildReport:
+    """Index ``settings.corpus_dir`` into ``settings.index_dir`` and publish it.
+
+    Unless ``full``, documents whose content is unchanged keep their chunks and vectors;
+    only new and changed documents are chunked and embedded (the model is loaded only
+    if something needs embedding).
+    """
+    started = time.perf_counter()
+    if corpus is None:
+        if not settings.corpus_dir.exists():
+            raise ConfigError(f"corpus folder {settings.corpus_dir} does not exist")
+        corpus = load_corpus(settings.corpus_dir)
+    enc = load_encoding(settings.tiktoken_file)
+    docs = list(corpus.documents)
+
+    with write_lock(settings.index_dir):
+        prev, reason = _previous(settings, full)
+        if prev is None and reason != "no previous index":
+            log.warning("full rebuild: %s", reason)
+        old_chunks: dict[str, list[int]] = {}
+        if prev is not None:
+            for pos, chunk in enumerate(prev.chunks):
+                old_chunks.setdefault(chunk.doc_id, []).append(pos)
+
+        added = changed = unchanged = 0
+        chunks: list[Chunk] = []
+        sources: list[int] = []  # position in prev's vectors, or -1 for "embed me"
+        for doc in docs:
+            old = prev.docs.get(doc.doc_id) if prev is not None else None
+            if prev is not None and old is not None and old.content_hash == doc.content_hash:
+                unchanged += 1
+                positions = old_chunks.get(doc.doc_id, [])
+                chunks.extend(prev.chunks[p] for p in positions)
+                sources.extend(positions)
+                continue
+            if old is None:
+                added += 1
+            else:
+                changed += 1
+            new = chunk_document(doc, enc, settings.chunk_tokens, settings.chunk_overlap)
+            chunks.extend(new)
+            sources.extend([-1] * len(new))
+        current_ids = {d.doc_id for d in docs}
+        removed = sum(1 for d in prev.docs if d not in current_ids) if prev is not None else 0
+
+        titles = {d.doc_id: d.title for d in docs}
+        todo = [i for i, s in enumerate(sources) if s < 0]
+        embed_started = time.perf_counter()
+        if todo:
+            if model is None:
+                model = model_loader() if model_loader else load_model(settings.model, settings.device)
+            fresh = embed(
+                model,
+                [embedding_text(titles[chunks[i].doc_id], chunks[i].text) for i in todo],
+                batch_size=settings.batch_size,
+                progress=progress,
+            )
+            dim = model_dimension(model)
+        else:
+            fresh = None
+            dim = prev.manifest.dimension if prev is not None else 0
+        embed_seconds = time.perf_counter() - embed_started
+
+        vectors = np.zeros((len(chunks), dim), dtype=np.float32)
+        if prev is not None:
+            reused = [i for i, s in enumerate(sources) if s >= 0]
+            if reused:
+                vectors[reused] = prev.vectors[[sources[i] for i in reused]]
+        if fresh is not None:
+            vectors[todo] = fresh
+
+        manifest = Manifest(
+            model=settings.model,
+            dimension=dim,
+            tokenizer=ENCODING_NAME,
+            chunk_tokens=settings.chunk_tokens,
+            chunk_overlap=settings.chunk_overlap,
+            corpus_fingerprint=corpus_fingerprint(docs),
+            documents=len(docs),
+            chunks=len(chunks),
+            skipped_files=len(corpus.skipped),
+            index_type=choose_index_type(len(chunks)),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        path = publish(settings.index_dir, manifest, vectors, chunks, [DocInfo.of(d) for d in docs])
+
+    return BuildReport(
+        version=path.name,
+        files=corpus.files,
+        documents=len(docs),
+        chunks=len(chunks),
+        skipped=corpus.skipped,
+        added=added,
+        changed=changed,
+        removed=removed,
+        unchanged=unchanged,
+        chunks_embedded=len(todo),
+        seconds=time.perf_counter() - started,
+        embed_seconds=embed_seconds,
+        full=prev is None,
+        reason=reason,
+    )

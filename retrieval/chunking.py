@@ -1,0 +1,96 @@
+"""Cutting documents into overlapping chunks of whole sentences, sized in tiktoken tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import tiktoken
+
+from .documents import Document
+from .sentences import sentence_spans
+
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A slice ``document.text[start:end]`` of whole sentences (or words, for a giant one)."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    n_tokens: int
+
+
+def chunk_id_for(doc_id: str, ordinal: int, text: str) -> str:
+    """Ids derive from content, so an unchanged document yields the same ids again."""
+    digest = hashlib.sha256(f"{doc_id}\0{ordinal}\0{text}".encode()).hexdigest()
+    return digest[:20]
+
+
+def _pieces(
+    text: str, enc: tiktoken.Encoding, max_tokens: int
+) -> Iterator[tuple[int, int, int]]:
+    """(start, end, tokens) of sentences; a sentence over ``max_tokens`` is cut between words."""
+    for start, end in sentence_spans(text):
+        n = len(enc.encode_ordinary(text[start:end]))
+        if n <= max_tokens:
+            yield start, end, n
+            continue
+        piece_start, piece_end, piece_tokens = start, start, 0
+        for word in _WORD.finditer(text, start, end):
+            w = len(enc.encode_ordinary(" " + word.group()))
+            if piece_tokens and piece_tokens + w > max_tokens:
+                yield piece_start, piece_end, piece_tokens
+                piece_start, piece_tokens = word.start(), 0
+            piece_end = word.end()
+            piece_tokens += w
+        if piece_tokens:
+            yield piece_start, piece_end, piece_tokens
+
+
+def chunk_document(
+    doc: Document, enc: tiktoken.Encoding, max_tokens: int, overlap: int
+) -> list[Chunk]:
+    """Greedy packing of sentences up to ``max_tokens``; the next chunk starts with the
+    trailing sentences of the previous one that fit in ``overlap`` tokens."""
+    pieces = list(_pieces(doc.text, enc, max_tokens))
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(pieces):
+        j, total = i, 0
+        while j < len(pieces) and total + pieces[j][2] <= max_tokens:
+            total += pieces[j][2]
+            j += 1
+        start, end = pieces[i][0], pieces[j - 1][1]
+        text = doc.text[start:end]
+        chunks.append(
+            Chunk(chunk_id_for(doc.doc_id, len(chunks), text), doc.doc_id, text, start, end, total)
+        )
+        if j >= len(pieces):
+            break
+        # Step back over whole sentences worth at most `overlap` tokens, always moving on.
+        back, k = 0, j
+        while k - 1 > i and back + pieces[k - 1][2] <= overlap:
+            k -= 1
+            back += pieces[k][2]
+        i = k
+    return chunks
+
+
+def chunk_documents(
+    docs: Iterable[Document], enc: tiktoken.Encoding, max_tokens: int, overlap: int
+) -> list[Chunk]:
+    return [c for d in docs for c in chunk_document(d, enc, max_tokens, overlap)]
+
+
+def embedding_text(title: str, chunk_text: str) -> str:
+    """The text that is embedded for a chunk: its document's title gives the chunk context."""
+    if not title or chunk_text.startswith(title[:40]):
+        return chunk_text
+    return f"{title}\n{chunk_text}"

@@ -1,0 +1,41 @@
+"""The errors the retrieval core raises; the CLI and the bot translate them for people."""
+
+
+class NewsQAError(Exception):
+    """Base of every error the core raises on purpose. ``str(err)`` is a one-line message."""
+
+
+class ConfigError(NewsQAError):
+    """A setting is missing or malformed."""
+
+
+class TokenizerError(NewsQAError):
+    """tiktoken's rank file is missing or does not match its expected hash."""
+
+
+class ModelError(NewsQAError):
+    """The embedding model could not be loaded."""
+
+
+class IndexError_(NewsQAError):
+    """Base of index problems (named with a trailing underscore to leave the builtin alone)."""
+
+
+class IndexMissingError(IndexError_):
+    """No index has been built at the given folder."""
+
+
+class IndexCorruptError(IndexError_):
+    """An index folder is incomplete, truncated or unreadable."""
+
+
+class IndexMismatchError(IndexError_):
+    """The index was built with another model, dimension or tokenizer than the one asked for."""
+
+
+class IndexLockedError(IndexError_):
+    """Another process is writing the index."""
+
+
+class BadQuestionError(NewsQAError):
+    """The question is empty, too long, or has nothing to search for."""

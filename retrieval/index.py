@@ -1,0 +1,351 @@
+"""The saved index: a folder of versions, each recording how it was built.
+
+Layout::
+
+    INDEX_DIR/
+      CURRENT                 name of the published version (replaced by rename)
+      .lock                   held by the process writing a new version
+      versions/<name>/        manifest.json, vectors.npy, index.faiss, chunks.jsonl, documents.jsonl
+
+A new version is written beside the old ones and published by renaming a new CURRENT
+over the old, so readers always see a complete version, whatever happens to a writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from .chunking import Chunk
+from .documents import Document, Related
+from .errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+)
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+HNSW_MIN_CHUNKS = 100_000  # exact search stays under ~20 ms below this size on 2 cores
+_FILES = ("vectors.npy", "index.faiss", "chunks.jsonl", "documents.jsonl")
+_KEEP_VERSIONS = 2
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """How a version was built; checked on load."""
+
+    model: str
+    dimension: int
+    tokenizer: str
+    chunk_tokens: int
+    chunk_overlap: int
+    corpus_fingerprint: str
+    documents: int
+    chunks: int
+    skipped_files: int
+    index_type: str
+    created_at: str
+    version: str = ""
+    format_version: int = FORMAT_VERSION
+    files: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    """What the index keeps of a document besides its chunks."""
+
+    doc_id: str
+    title: str
+    date: str | None
+    urls: tuple[str, ...]
+    path: str
+    kind: str
+    category: str | None
+    contexts: tuple[str, ...]
+    related: tuple[Related, ...]
+    content_hash: str
+
+    @property
+    def url(self) -> str | None:
+        return self.urls[0] if self.urls else None
+
+    @classmethod
+    def of(cls, doc: Document) -> DocInfo:
+        return cls(
+            doc.doc_id, doc.title, doc.date, doc.urls, doc.path, doc.kind,
+            doc.category, doc.contexts, doc.related, doc.content_hash,
+        )  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> DocInfo:
+        related = tuple(
+            Related(r["title"], r["url"], tuple(r.get("contexts", ()))) for r in d["related"]
+        )
+        return cls(
+            d["doc_id"], d["title"], d["date"], tuple(d["urls"]), d["path"], d["kind"],
+            d["category"], tuple(d["contexts"]), related, d["content_hash"],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Index:
+    """A loaded version: vectors, the FAISS index over them, chunks and documents."""
+
+    path: Path
+    manifest: Manifest
+    vectors: np.ndarray
+    faiss_index: faiss.Index
+    chunks: tuple[Chunk, ...]
+    docs: dict[str, DocInfo]
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+
+def make_faiss_index(vectors: np.ndarray, index_type: str) -> faiss.Index:
+    """Inner product over unit vectors is cosine similarity."""
+    dim = vectors.shape[1]
+    index: faiss.Index
+    if index_type == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def choose_index_type(n_chunks: int) -> str:
+    return "hnsw" if n_chunks >= HNSW_MIN_CHUNKS else "flat"
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index's writer lock; a second writer is refused at once with a message."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexLockedError(
+                f"another process is writing the index at {index_dir}; try again when it ends"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def publish(
+    index_dir: Path,
+    manifest: Manifest,
+    vectors: np.ndarray,
+    chunks: Sequence[Chunk],
+    docs: Sequence[DocInfo],
+) -> Path:
+    """Write a new version beside the others and make it current in one rename.
+
+    The caller holds :func:`write_lock`. A crash at any point leaves the previous version
+    current and loadable; leftovers are removed by the next publish.
+    """
+    versions = index_dir / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    name = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    tmp = versions / (name + ".tmp")
+    tmp.mkdir()
+
+    buf = _npy_bytes(vectors)
+    _write_file(tmp / "vectors.npy", buf)
+    index = make_faiss_index(vectors, manifest.index_type)
+    _write_file(tmp / "index.faiss", faiss.serialize_index(index).tobytes())
+    _write_file(tmp / "chunks.jsonl", _jsonl(dataclasses.asdict(c) for c in chunks))
+    _write_file(tmp / "documents.jsonl", _jsonl(d.to_json() for d in docs))
+    sizes = {f: (tmp / f).stat().st_size for f in _FILES}
+    final = dataclasses.replace(
+        manifest, version=name, files=sizes, chunks=len(chunks), documents=len(docs)
+    )
+    _write_file(tmp / "manifest.json", json.dumps(dataclasses.asdict(final), indent=2).encode())
+    _fsync_dir(tmp)
+
+    os.rename(tmp, versions / name)
+    _fsync_dir(versions)
+    pointer_tmp = index_dir / f"CURRENT.{uuid.uuid4().hex[:8]}.tmp"
+    _write_file(pointer_tmp, (name + "\n").encode())
+    os.replace(pointer_tmp, index_dir / "CURRENT")
+    _fsync_dir(index_dir)
+    log.info("published index version %s (%d chunks)", name, len(chunks))
+    _collect_garbage(index_dir, keep=name)
+    return versions / name
+
+
+def _npy_bytes(vectors: np.ndarray) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    np.save(out, np.ascontiguousarray(vectors, dtype=np.float32))
+    return out.getvalue()
+
+
+def _jsonl(rows: Iterator[dict[str, Any]] | Any) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+def _collect_garbage(index_dir: Path, keep: str) -> None:
+    """Remove leftovers of crashed writers and all but the newest few versions."""
+    versions = index_dir / "versions"
+    for stray in index_dir.glob("CURRENT.*.tmp"):
+        stray.unlink(missing_ok=True)
+    done = sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.endswith(".tmp"))
+    old = [p for p in done if p.name != keep][: max(0, len(done) - _KEEP_VERSIONS)]
+    for path in [*versions.glob("*.tmp"), *old]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def current_version(index_dir: Path) -> str | None:
+    """The name of the published version, or None if nothing was ever published."""
+    try:
+        return (index_dir / "CURRENT").read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _rebuild_hint(index_dir: Path) -> str:
+    return f"run `python -m retrieval index --full --index {index_dir}`"
+
+
+def read_manifest(version_dir: Path, index_dir: Path) -> Manifest:
+    try:
+        raw = json.loads((version_dir / "manifest.json").read_text())
+        manifest = Manifest(**raw)
+    except FileNotFoundError:
+        raise IndexCorruptError(
+            f"index at {index_dir} has no manifest: {_rebuild_hint(index_dir)}"
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise IndexCorruptError(
+            f"index manifest at {version_dir} is unreadable ({exc}): {_rebuild_hint(index_dir)}"
+        ) from None
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index at {index_dir} has format {manifest.format_version}, this newsqa reads "
+            f"{FORMAT_VERSION}: {_rebuild_hint(index_dir)}"
+        )
+    return manifest
+
+
+def locate(index_dir: Path) -> Path:
+    """The folder of the current version (or ``index_dir`` itself if it is a version)."""
+    if (index_dir / "manifest.json").is_file():
+        return index_dir
+    name = current_version(index_dir)
+    if name is None:
+        raise IndexMissingError(
+            f"no index at {index_dir}: run `python -m retrieval index --index {index_dir}`"
+        )
+    path = index_dir / "versions" / name
+    if not path.is_dir():
+        raise IndexCorruptError(
+            f"index at {index_dir} points to missing version {name}: {_rebuild_hint(index_dir)}"
+        )
+    return path
+
+
+def load_index(
+    index_dir: Path, *, model: str | None = None, dimension: int | None = None
+) -> Index:
+    """Load the current version, checking it against the model it will be queried with."""
+    path = locate(index_dir)
+    manifest = read_manifest(path, index_dir)
+    if model is not None and manifest.model != model:
+        raise IndexMismatchError(
+            f"index at {index_dir} was built with model {manifest.model!r}, settings ask for "
+            f"{model!r}: {_rebuild_hint(index_dir)}"
+        )
+    if dimension is not None and manifest.dimension != dimension:
+        raise IndexMismatchError(
+            f"index at {index_dir} holds {manifest.dimension}-dim vectors, the model makes "
+            f"{dimension}: {_rebuild_hint(index_dir)}"
+        )
+    for name in _FILES:
+        f = path / name
+        size = f.stat().st_size if f.is_file() else -1
+        if size != manifest.files.get(name):
+            what = "missing" if size < 0 else "truncated or changed"
+            raise IndexCorruptError(
+                f"index file {name} at {path} is {what}: {_rebuild_hint(index_dir)}"
+            )
+    try:
+        vectors = np.load(path / "vectors.npy")
+        faiss_index = faiss.deserialize_index(
+            np.frombuffer((path / "index.faiss").read_bytes(), dtype=np.uint8)
+        )
+        chunks = tuple(Chunk(**json.loads(line)) for line in _lines(path / "chunks.jsonl"))
+        docs = [DocInfo.from_json(json.loads(line)) for line in _lines(path / "documents.jsonl")]
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise IndexCorruptError(
+            f"index at {path} is unreadable ({exc}): {_rebuild_hint(index_dir)}"
+        ) from None
+    if not (len(chunks) == len(vectors) == faiss_index.ntotal == manifest.chunks):
+        raise IndexCorruptError(
+            f"index at {path} has inconsistent counts: {_rebuild_hint(index_dir)}"
+        )
+    return Index(path, manifest, vectors, faiss_index, chunks, {d.doc_id: d for d in docs})
+
+
+def _lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def search_vectors(index: Index, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    """Top-k (position, score) per query row; k is clamped and FAISS's -1 fillers dropped."""
+    k = min(k, len(index))
+    if k <= 0:
+        return [[] for _ in range(len(queries))]
+    scores, ids = index.faiss_index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    return [
+        [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i != -1]
+        for row_ids, row_scores in zip(ids, scores, strict=True)
+    ]

@@ -1,0 +1,154 @@
+"""Hybrid passage retrieval: BM25 over chunk texts and dense search over the FAISS index.
+
+News questions hinge on names, numbers and dates, where lexical matching is strong, and
+on paraphrase, where dense retrieval is strong; ranks from both are fused (reciprocal
+rank fusion), which needs no score calibration between the two.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+import Stemmer
+from sentence_transformers import SentenceTransformer
+
+from .chunking import embedding_text
+from .embedding import embed
+from .index import Index, search_vectors
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+CANDIDATES = 100
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with the document facts needed to cite it."""
+
+    rank: int
+    chunk_id: str
+    doc_id: str
+    score: float  # fused score (higher is better)
+    dense: float  # cosine similarity of question and chunk
+    lexical: float  # BM25 score of the chunk
+    text: str
+    title: str
+    date: str | None
+    url: str | None
+    position: int  # row in the index
+
+
+class Lexical:
+    """BM25 over the chunks of an index (built in memory when the index loads)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+        self._bm25 = bm25s.BM25()
+        self.size = len(texts)
+        if texts:
+            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+            self._bm25.index(tokens, show_progress=False)
+
+    def tokens(self, text: str) -> list[str]:
+        out = bm25s.tokenize(
+            [text], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
+        )
+        return list(out[0]) if out else []  # type: ignore[index]
+
+    def scores(self, text: str) -> np.ndarray:
+        """BM25 score of every chunk (zeros when the question has no indexed term)."""
+        tokens = self.tokens(text)
+        if not tokens or not self.size:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+
+class Retriever:
+    """Finds the chunks most relevant to a question."""
+
+    def __init__(self, index: Index, model: SentenceTransformer) -> None:
+        self.index = index
+        self.model = model
+        texts = [
+            embedding_text(index.docs[c.doc_id].title, c.text) if c.doc_id in index.docs else c.text
+            for c in index.chunks
+        ]
+        self.lexical = Lexical(texts)
+        self._dates = np.array(
+            [index.docs[c.doc_id].date or "" for c in index.chunks], dtype=object
+        )
+
+    def embed_question(self, question: str) -> np.ndarray:
+        return embed(self.model, [question])[0]
+
+    def date_mask(self, since: str | None, until: str | None) -> np.ndarray | None:
+        """Chunks whose document date lies in [since, until] (ISO strings), or None for all."""
+        if since is None and until is None:
+            return None
+        mask = self._dates != ""
+        if since is not None:
+            mask &= self._dates >= since
+        if until is not None:
+            mask &= self._dates <= until
+        return mask.astype(bool)
+
+    def search(
+        self,
+        question: str,
+        k: int = 5,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        qvec: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The top ``k`` chunks by fused rank, optionally limited to a date range."""
+        n = len(self.index)
+        if n == 0 or k <= 0:
+            return []
+        if qvec is None:
+            qvec = self.embed_question(question)
+        mask = self.date_mask(since, until)
+        cand = min(n, max(CANDIDATES, k))
+        # With a date filter, search wider so that enough candidates survive the filter.
+        dense_k = n if mask is not None else cand
+        dense_hits = search_vectors(self.index, qvec[None, :], dense_k)[0]
+        lex = self.lexical.scores(question)
+        if mask is not None:
+            dense_hits = [(i, s) for i, s in dense_hits if mask[i]]
+            lex = np.where(mask, lex, 0.0)
+        dense_hits = dense_hits[:cand]
+        lex_top = np.argsort(-lex, kind="stable")[:cand]
+        lex_top = [int(i) for i in lex_top if lex[i] > 0]
+
+        fused: dict[int, float] = {}
+        for rank, (pos, _) in enumerate(dense_hits):
+            fused[pos] = fused.get(pos, 0.0) + 1.0 / (RRF_K + rank + 1)
+        for rank, pos in enumerate(lex_top):
+            fused[pos] = fused.get(pos, 0.0) + 1.0 / (RRF_K + rank + 1)
+        order = sorted(fused, key=lambda p: -fused[p])[:k]
+        dense_scores = self.index.vectors[order] @ qvec if order else np.zeros(0)
+        return [
+            self._hit(rank, pos, fused[pos], float(dense_scores[rank]), float(lex[pos]))
+            for rank, pos in enumerate(order)
+        ]
+
+    def _hit(self, rank: int, pos: int, score: float, dense: float, lexical: float) -> Hit:
+        chunk = self.index.chunks[pos]
+        doc = self.index.docs[chunk.doc_id]
+        return Hit(
+            rank=rank + 1,
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            score=score,
+            dense=dense,
+            lexical=lexical,
+            text=chunk.text,
+            title=doc.title,
+            date=doc.date,
+            url=doc.url,
+            position=pos,
+        )

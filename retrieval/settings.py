@@ -1,0 +1,101 @@
+"""Settings for the retrieval core, built once by each entry point.
+
+Values come from the process environment, then a `.env` file, then defaults. Library code
+receives a :class:`Settings` and never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from .errors import ConfigError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("var/index")
+    model: str = DEFAULT_MODEL
+    device: str = "cpu"
+    chunk_tokens: int = 180
+    chunk_overlap: int = 40
+    batch_size: int = 64
+    tiktoken_file: Path | None = None
+    top_k: int = 5
+    max_question_chars: int = 500
+    abstain_threshold: float | None = None  # None: the value calibrated for the engine
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < low:
+        raise ConfigError(f"{name} must be at least {low}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str) -> float | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _path(env: Mapping[str, str], name: str, default: Path | None) -> Path | None:
+    raw = env.get(name, "").strip()
+    return Path(raw).expanduser() if raw else default
+
+
+def merged_env(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> dict[str, str]:
+    """The process environment over the `.env` file (the environment wins)."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    """Build settings from an already merged mapping of variables."""
+    d = Settings()
+    chunk_tokens = _int(env, "NEWSQA_CHUNK_TOKENS", d.chunk_tokens, low=16)
+    overlap = _int(env, "NEWSQA_CHUNK_OVERLAP", d.chunk_overlap)
+    if overlap >= chunk_tokens:
+        raise ConfigError("NEWSQA_CHUNK_OVERLAP must be smaller than NEWSQA_CHUNK_TOKENS")
+    return Settings(
+        corpus_dir=_path(env, "NEWSQA_CORPUS_DIR", d.corpus_dir) or d.corpus_dir,
+        index_dir=_path(env, "NEWSQA_INDEX_DIR", d.index_dir) or d.index_dir,
+        model=env.get("NEWSQA_MODEL", "").strip() or d.model,
+        device=env.get("NEWSQA_DEVICE", "").strip() or d.device,
+        chunk_tokens=chunk_tokens,
+        chunk_overlap=overlap,
+        batch_size=_int(env, "NEWSQA_BATCH_SIZE", d.batch_size, low=1),
+        tiktoken_file=_path(env, "NEWSQA_TIKTOKEN_FILE", None),
+        top_k=_int(env, "NEWSQA_TOP_K", d.top_k, low=1),
+        max_question_chars=_int(env, "NEWSQA_MAX_QUESTION_CHARS", d.max_question_chars, low=10),
+        abstain_threshold=_float(env, "NEWSQA_ABSTAIN_THRESHOLD"),
+    )
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Settings from the environment (or ``environ``) over ``env_file`` over defaults."""
+    return settings_from(merged_env(environ, env_file))

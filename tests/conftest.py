@@ -1,0 +1,40 @@
+"""Shared fixtures: the real model, loaded once, and an index of the default corpus."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from retrieval.build import build_index
+from retrieval.embedding import load_model
+from retrieval.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} is missing: the shared data must sit beside the repository")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def model():  # type: ignore[no-untyped-def]
+    return load_model("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    index_dir = tmp_path_factory.mktemp("default-index")
+    return replace(Settings(), corpus_dir=REPO / "corpus", index_dir=index_dir)
+
+
+@pytest.fixture(scope="session")
+def default_index(corpus_settings: Settings, model) -> Settings:  # type: ignore[no-untyped-def]
+    """Settings pointing at a freshly built index of the bundled corpus."""
+    build_index(corpus_settings, model=model)
+    return corpus_settings
