@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
-from .chunking import Chunk, chunk_document, embedding_text
+from .chunking import Chunk, chunk_document, title_prefix
 from .documents import Corpus, Document, SkippedFile, load_corpus
-from .embedding import embed, load_model, model_dimension
+from .embedding import embed_passages, load_model, model_dimension
 from .errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from .index import (
     DocInfo,
@@ -139,28 +139,43 @@ def build_index(
         titles = {d.doc_id: d.title for d in docs}
         todo = [i for i, s in enumerate(sources) if s < 0]
         embed_started = time.perf_counter()
+        sent_starts = np.cumsum([0, *(len(c.sentences) for c in chunks)])
         if todo:
             if model is None:
                 model = model_loader() if model_loader else load_model(settings.model, settings.device)
-            fresh = embed(
-                model,
-                [embedding_text(titles[chunks[i].doc_id], chunks[i].text) for i in todo],
-                batch_size=settings.batch_size,
-                progress=progress,
+            texts, spans = [], []
+            for i in todo:
+                prefix = title_prefix(titles[chunks[i].doc_id], chunks[i].text)
+                texts.append(prefix + chunks[i].text)
+                spans.append([(a + len(prefix), b + len(prefix)) for a, b in chunks[i].sentences])
+            fresh, fresh_sentences = embed_passages(
+                model, texts, spans, batch_size=settings.batch_size, progress=progress
             )
             dim = model_dimension(model)
         else:
-            fresh = None
+            fresh = fresh_sentences = None
             dim = prev.manifest.dimension if prev is not None else 0
         embed_seconds = time.perf_counter() - embed_started
 
         vectors = np.zeros((len(chunks), dim), dtype=np.float32)
+        sentence_vectors = np.zeros((int(sent_starts[-1]), dim), dtype=np.float32)
         if prev is not None:
             reused = [i for i, s in enumerate(sources) if s >= 0]
             if reused:
                 vectors[reused] = prev.vectors[[sources[i] for i in reused]]
-        if fresh is not None:
+                new_rows = np.concatenate(
+                    [np.arange(sent_starts[i], sent_starts[i + 1]) for i in reused]
+                ).astype(np.int64)
+                old_rows = np.concatenate(
+                    [np.asarray(prev.sentence_rows(sources[i])) for i in reused]
+                ).astype(np.int64)
+                sentence_vectors[new_rows] = prev.sentence_vectors[old_rows]
+        if fresh is not None and fresh_sentences is not None:
             vectors[todo] = fresh
+            rows = np.concatenate(
+                [np.arange(sent_starts[i], sent_starts[i + 1]) for i in todo]
+            ).astype(np.int64)
+            sentence_vectors[rows] = fresh_sentences
 
         manifest = Manifest(
             model=settings.model,
@@ -175,7 +190,10 @@ def build_index(
             index_type=choose_index_type(len(chunks)),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        path = publish(settings.index_dir, manifest, vectors, chunks, [DocInfo.of(d) for d in docs])
+        path = publish(
+            settings.index_dir, manifest, vectors, sentence_vectors, chunks,
+            [DocInfo.of(d) for d in docs],
+        )  # fmt: skip
 
     return BuildReport(
         version=path.name,

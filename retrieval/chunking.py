@@ -25,6 +25,8 @@ class Chunk:
     start: int
     end: int
     n_tokens: int
+    # Sentence spans relative to ``text``; sentence vectors are stored in this order.
+    sentences: tuple[tuple[int, int], ...] = ()
 
 
 def chunk_id_for(doc_id: str, ordinal: int, text: str) -> str:
@@ -69,9 +71,9 @@ def chunk_document(
             j += 1
         start, end = pieces[i][0], pieces[j - 1][1]
         text = doc.text[start:end]
-        chunks.append(
-            Chunk(chunk_id_for(doc.doc_id, len(chunks), text), doc.doc_id, text, start, end, total)
-        )
+        spans = tuple((a - start, b - start) for a, b, _ in pieces[i:j])
+        chunk_id = chunk_id_for(doc.doc_id, len(chunks), text)
+        chunks.append(Chunk(chunk_id, doc.doc_id, text, start, end, total, spans))
         if j >= len(pieces):
             break
         # Step back over whole sentences worth at most `overlap` tokens, always moving on.
@@ -89,8 +91,14 @@ def chunk_documents(
     return [c for d in docs for c in chunk_document(d, enc, max_tokens, overlap)]
 
 
+def title_prefix(title: str, chunk_text: str) -> str:
+    """What is put before a chunk's text when it is embedded: its document's title gives
+    the chunk context, unless the chunk already starts with it."""
+    if not title or chunk_text.startswith(title[:40]):
+        return ""
+    return title + "\n"
+
+
 def embedding_text(title: str, chunk_text: str) -> str:
     """The text that is embedded for a chunk: its document's title gives the chunk context."""
-    if not title or chunk_text.startswith(title[:40]):
-        return chunk_text
-    return f"{title}\n{chunk_text}"
+    return title_prefix(title, chunk_text) + chunk_text

@@ -10,10 +10,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import NewsQAError
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from .build import BuildReport
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--corpus", type=Path, help="corpus folder (NEWSQA_CORPUS_DIR)")
     sp.add_argument("--full", action="store_true", help="rebuild from scratch")
     sp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    sp.add_argument(
+        "--watch", action="store_true",
+        help="keep running: reindex whenever corpus files change (stop with Ctrl-C or SIGTERM)",
+    )  # fmt: skip
+    sp.add_argument(
+        "--interval", type=_positive_seconds, default=2.0, metavar="S",
+        help="with --watch, seconds between looks at the corpus folder (default 2)",
+    )  # fmt: skip
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("search", help="show the passages retrieved for a question")
@@ -48,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("stats", help="what the index holds and how it was built")
     common(sp)
     sp.set_defaults(func=cmd_stats)
+
+    from .cli_answers import add_answer_commands
+
+    add_answer_commands(sub, common, _date_args)
     return p
 
 
@@ -78,29 +93,93 @@ def _emit(out: TextIO, obj: dict[str, Any]) -> None:
     out.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def _report_json(report: BuildReport) -> dict[str, Any]:
+    obj = asdict(report)
+    obj["skipped"] = [asdict(s) for s in report.skipped]
+    rate = report.chunks_embedded / report.embed_seconds if report.embed_seconds > 0 else 0.0
+    obj["chunks_per_second"] = round(rate, 1)
+    return obj
+
+
+def _report_line(report: BuildReport) -> str:
+    how = f"full rebuild ({report.reason})" if report.full else "incremental"
+    rate = report.chunks_embedded / report.embed_seconds if report.embed_seconds > 0 else 0.0
+    return (
+        f"{how}: {report.added} added, {report.changed} changed, {report.removed} removed, "
+        f"{report.unchanged} unchanged documents; embedded {report.chunks_embedded} chunks "
+        f"in {report.embed_seconds:.1f}s ({rate:.0f}/s); total {report.seconds:.1f}s"
+    )
+
+
 def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     from .build import build_index
 
     settings = _settings(args)
+    if args.watch:
+        return _watch(args, settings, out)
     report = build_index(settings, full=args.full, progress=not args.no_progress and not args.json)
     for skipped in report.skipped:
         log.warning("skipped %s: %s", skipped.path, skipped.reason)
-    rate = report.chunks_embedded / report.embed_seconds if report.embed_seconds > 0 else 0.0
     if args.json:
-        obj = asdict(report)
-        obj["skipped"] = [asdict(s) for s in report.skipped]
-        obj["chunks_per_second"] = round(rate, 1)
-        _emit(out, obj)
+        _emit(out, _report_json(report))
         return 0
     out.write(
         f"indexed {report.documents} documents from {report.files} files into "
         f"{report.chunks} chunks ({settings.index_dir}, version {report.version})\n"
-        f"  {report.reason}: {report.added} added, {report.changed} changed, "
-        f"{report.removed} removed, {report.unchanged} unchanged\n"
-        f"  embedded {report.chunks_embedded} chunks in {report.embed_seconds:.1f}s"
-        f" ({rate:.0f} chunks/s); total {report.seconds:.1f}s\n"
+        f"  {_report_line(report)}\n"
         f"  skipped files: {len(report.skipped)}\n"
     )
+    return 0
+
+
+def _watch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """`index --watch`: one line (or JSON object) per build until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from .build import build_index
+    from .embedding import load_model
+    from .watch import CorpusWatcher
+
+    def show(report: BuildReport) -> None:
+        if args.json:
+            _emit(out, _report_json(report))
+        else:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            out.write(f"{stamp} version {report.version}: {_report_line(report)}\n")
+        out.flush()
+
+    stop = threading.Event()
+    # SIGTERM lets a build in progress finish; Ctrl-C interrupts it, which is safe as well:
+    # a version becomes current in one rename, so an interrupted build leaves no trace.
+    in_main = threading.current_thread() is threading.main_thread()  # else no signals
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
+    try:
+        model = None
+        if args.full:
+            model = load_model(settings.model, settings.device)
+            show(build_index(settings, model=model, full=True))
+        watcher = CorpusWatcher(
+            settings, interval=args.interval, debounce=min(1.0, args.interval),
+            model=model, on_build=show,
+        )  # fmt: skip
+        watcher.run(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+    log.info("stopped watching %s", settings.corpus_dir)
     return 0
 
 

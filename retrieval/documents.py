@@ -129,7 +129,8 @@ _RELATED_MARK = re.compile(
     re.I,
 )
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]{1,40}\s[-–—]\s+[^.!?]{1,60}$")
-_BYLINE = re.compile(r"^by\s+[A-Z]", re.I)
+_BYLINE = re.compile(r"^[Bb]y\s+[A-Z]")
+_SPEECH = re.compile(r"\b(?:said|says|told|tells|added|adds|asked)\b", re.I)
 _TERMINAL = (".", "!", "?", '"', "”", "'", "’", ")", "…", ":")
 
 
@@ -449,8 +450,10 @@ def _clean_article_lines(lines: list[str], title: str) -> tuple[list[str], str |
             _CREDIT_START.match(nxt) and _is_dangling(line)  # a caption above its credit
         ):
             kept.append(line)
-    while kept and (not kept[-1] or _is_dangling(kept[-1])):
-        kept.pop()  # captions and headings left with no text after them
+    while kept and not kept[-1]:
+        kept.pop()
+    if kept and _is_dangling(kept[-1]) and not _SPEECH.search(kept[-1]):
+        kept.pop()  # a caption or heading left at the end with no text after it
     return kept, day, urls
 
 
@@ -487,11 +490,10 @@ def _jsonl_record(line: str, rel: str, n: int) -> Document | str:
         return "no text"
     raw_id, title, url = obj.get("id"), obj.get("title"), obj.get("url")
     has_id = isinstance(raw_id, str | int) and not isinstance(raw_id, bool) and str(raw_id).strip()
+    title = " ".join(title.split()) if isinstance(title, str) else ""
     return Document(
         doc_id=str(raw_id).strip() if has_id else f"{rel}:{n}",
-        title=" ".join(title.split())
-        if isinstance(title, str) and title.strip()
-        else _short_title(body),
+        title=title or _short_title(body),
         text=body,
         date=normalize_date(obj.get("date")),
         urls=(url.strip(),) if isinstance(url, str) and url.strip() else (),

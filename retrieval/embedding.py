@@ -72,3 +72,71 @@ def embed(
         normalize_embeddings=True,
     )
     return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def embed_passages(
+    model: SentenceTransformer,
+    texts: Sequence[str],
+    spans: Sequence[Sequence[tuple[int, int]]],
+    batch_size: int = 64,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Passage vectors and, from the same forward pass, one vector per sentence span.
+
+    A sentence's vector is the mean of the passage's contextual token embeddings that fall
+    inside its character span, the same pooling the model applies to a whole passage; so
+    sentences cost no extra model pass. Sentences cut off by the model's window are
+    embedded on their own. Returns (len(texts) x d, sum(len(s) for s in spans) x d).
+    """
+    dim = model_dimension(model)
+    n_sent = sum(len(s) for s in spans)
+    passages = np.zeros((len(texts), dim), dtype=np.float32)
+    sentences = np.zeros((n_sent, dim), dtype=np.float32)
+    if not texts:
+        return passages, sentences
+    first = np.cumsum([0, *(len(s) for s in spans)])
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    group = max(batch_size * 8, 1)
+    missing: list[tuple[int, str]] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(texts), desc="embedding", unit="chunk")
+    max_len = model.max_seq_length
+    for g in range(0, len(order), group):
+        ids = order[g : g + group]
+        outputs = model.encode(
+            [texts[i] for i in ids], batch_size=batch_size, output_value=None,
+            convert_to_numpy=False, show_progress_bar=False,
+        )  # fmt: skip
+        for i, out in zip(ids, outputs, strict=True):
+            tokens = out["token_embeddings"].float().cpu().numpy()
+            mask = out["attention_mask"].cpu().numpy().astype(bool)
+            passages[i] = _unit(out["sentence_embedding"].float().cpu().numpy())
+            offsets = model.tokenizer(
+                texts[i], return_offsets_mapping=True, truncation=True, max_length=max_len
+            )["offset_mapping"]
+            starts = np.array([a for a, b in offsets])
+            ends = np.array([b for a, b in offsets])
+            real = (ends > starts)[: len(tokens)] & mask[: len(starts)]
+            for j, (a, b) in enumerate(spans[i]):
+                inside = real & (starts[: len(real)] < b) & (ends[: len(real)] > a)
+                row = first[i] + j
+                if inside.any():
+                    sentences[row] = _unit(tokens[: len(real)][inside].mean(axis=0))
+                else:
+                    missing.append((row, texts[i][a:b]))
+        if bar is not None:
+            bar.update(len(ids))
+    if bar is not None:
+        bar.close()
+    if missing:
+        log.debug("%d sentences beyond the model window embedded on their own", len(missing))
+        sentences[[r for r, _ in missing]] = embed(model, [t for _, t in missing], batch_size)
+    return passages, sentences
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 0 else v

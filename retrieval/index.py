@@ -5,7 +5,9 @@ Layout::
     INDEX_DIR/
       CURRENT                 name of the published version (replaced by rename)
       .lock                   held by the process writing a new version
-      versions/<name>/        manifest.json, vectors.npy, index.faiss, chunks.jsonl, documents.jsonl
+      versions/<name>/        manifest.json, vectors.npy (one row per chunk), sentences.npy
+                              (one row per chunk sentence), index.faiss, chunks.jsonl,
+                              documents.jsonl
 
 A new version is written beside the old ones and published by renaming a new CURRENT
 over the old, so readers always see a complete version, whatever happens to a writer.
@@ -41,10 +43,9 @@ from .errors import (
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 HNSW_MIN_CHUNKS = 100_000  # exact search stays under ~20 ms below this size on 2 cores
-_FILES = ("vectors.npy", "index.faiss", "chunks.jsonl", "documents.jsonl")
-_KEEP_VERSIONS = 2
+_FILES = ("vectors.npy", "sentences.npy", "index.faiss", "chunks.jsonl", "documents.jsonl")
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,14 @@ class Index:
     faiss_index: faiss.Index
     chunks: tuple[Chunk, ...]
     docs: dict[str, DocInfo]
+    sentence_vectors: np.ndarray  # rows of chunk i's sentences: sentence_rows(i)
+    sentence_starts: np.ndarray  # first sentence row of each chunk, plus the total
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def sentence_rows(self, position: int) -> range:
+        return range(int(self.sentence_starts[position]), int(self.sentence_starts[position + 1]))
 
 
 def make_faiss_index(vectors: np.ndarray, index_type: str) -> faiss.Index:
@@ -180,6 +186,7 @@ def publish(
     index_dir: Path,
     manifest: Manifest,
     vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
     chunks: Sequence[Chunk],
     docs: Sequence[DocInfo],
 ) -> Path:
@@ -194,8 +201,8 @@ def publish(
     tmp = versions / (name + ".tmp")
     tmp.mkdir()
 
-    buf = _npy_bytes(vectors)
-    _write_file(tmp / "vectors.npy", buf)
+    _write_file(tmp / "vectors.npy", _npy_bytes(vectors))
+    _write_file(tmp / "sentences.npy", _npy_bytes(sentence_vectors))
     index = make_faiss_index(vectors, manifest.index_type)
     _write_file(tmp / "index.faiss", faiss.serialize_index(index).tobytes())
     _write_file(tmp / "chunks.jsonl", _jsonl(dataclasses.asdict(c) for c in chunks))
@@ -209,12 +216,13 @@ def publish(
 
     os.rename(tmp, versions / name)
     _fsync_dir(versions)
+    previous = current_version(index_dir)
     pointer_tmp = index_dir / f"CURRENT.{uuid.uuid4().hex[:8]}.tmp"
     _write_file(pointer_tmp, (name + "\n").encode())
     os.replace(pointer_tmp, index_dir / "CURRENT")
     _fsync_dir(index_dir)
     log.info("published index version %s (%d chunks)", name, len(chunks))
-    _collect_garbage(index_dir, keep=name)
+    _collect_garbage(index_dir, keep={name, previous})
     return versions / name
 
 
@@ -230,15 +238,19 @@ def _jsonl(rows: Iterator[dict[str, Any]] | Any) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
 
 
-def _collect_garbage(index_dir: Path, keep: str) -> None:
-    """Remove leftovers of crashed writers and all but the newest few versions."""
+def _collect_garbage(index_dir: Path, keep: set[str | None]) -> None:
+    """Remove leftovers of crashed writers and every version but ``keep``.
+
+    The new and the previous version are kept: a reader that read the old pointer just
+    before the switch can still load it. A version a crashed writer finished but never
+    made current is never kept, whatever its age.
+    """
     versions = index_dir / "versions"
     for stray in index_dir.glob("CURRENT.*.tmp"):
         stray.unlink(missing_ok=True)
-    done = sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.endswith(".tmp"))
-    old = [p for p in done if p.name != keep][: max(0, len(done) - _KEEP_VERSIONS)]
-    for path in [*versions.glob("*.tmp"), *old]:
-        shutil.rmtree(path, ignore_errors=True)
+    for path in versions.iterdir():
+        if path.is_dir() and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 # --- reading -------------------------------------------------------------------------
@@ -319,20 +331,31 @@ def load_index(
             )
     try:
         vectors = np.load(path / "vectors.npy")
+        sentence_vectors = np.load(path / "sentences.npy")
         faiss_index = faiss.deserialize_index(
             np.frombuffer((path / "index.faiss").read_bytes(), dtype=np.uint8)
         )
-        chunks = tuple(Chunk(**json.loads(line)) for line in _lines(path / "chunks.jsonl"))
+        chunks = tuple(_chunk(json.loads(line)) for line in _lines(path / "chunks.jsonl"))
         docs = [DocInfo.from_json(json.loads(line)) for line in _lines(path / "documents.jsonl")]
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         raise IndexCorruptError(
             f"index at {path} is unreadable ({exc}): {_rebuild_hint(index_dir)}"
         ) from None
-    if not (len(chunks) == len(vectors) == faiss_index.ntotal == manifest.chunks):
+    starts = np.cumsum([0, *(len(c.sentences) for c in chunks)])
+    if not (
+        len(chunks) == len(vectors) == faiss_index.ntotal == manifest.chunks
+        and starts[-1] == len(sentence_vectors)
+    ):
         raise IndexCorruptError(
             f"index at {path} has inconsistent counts: {_rebuild_hint(index_dir)}"
         )
-    return Index(path, manifest, vectors, faiss_index, chunks, {d.doc_id: d for d in docs})
+    by_id = {d.doc_id: d for d in docs}
+    return Index(path, manifest, vectors, faiss_index, chunks, by_id, sentence_vectors, starts)
+
+
+def _chunk(row: dict[str, Any]) -> Chunk:
+    row["sentences"] = tuple((int(a), int(b)) for a, b in row.get("sentences", ()))
+    return Chunk(**row)
 
 
 def _lines(path: Path) -> list[str]:

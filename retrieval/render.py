@@ -163,6 +163,18 @@ def _hint(answer: Answer) -> str:
     return hint
 
 
+def _unique(sources: Sequence[Source]) -> tuple[Source, ...]:
+    """Sources in order, each shown once (several chunks of one story share a source)."""
+    seen: set[tuple[str, str | None]] = set()
+    out = []
+    for s in sources:
+        key = (s.doc_id, s.url)
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return tuple(out)
+
+
 def _assemble(head: str, sources: Sequence[Source], hint: str | None, label: str) -> str:
     parts = [head]
     if sources:
@@ -184,15 +196,16 @@ def format_answer(answer: Answer, *, limit: int = DISCORD_LIMIT) -> str:
     word boundary (keeping the bold answer span in view).
     """
     if answer.abstained or not answer.text:
-        for n in range(min(len(answer.sources), _MAX_SOURCES), -1, -1):
-            text = _assemble(NOT_FOUND, answer.sources[:n], None, "Closest sources:")
+        closest = _unique(answer.sources)[:_MAX_SOURCES]
+        for n in range(len(closest), -1, -1):
+            text = _assemble(NOT_FOUND, closest[:n], None, "Closest sources:")
             if len(text) <= limit:
                 return text
         return _hard_cut(NOT_FOUND, limit)
 
     text, span = answer.text, answer.span
     hint = _hint(answer)
-    sources = answer.sources[:_MAX_SOURCES]
+    sources = _unique(answer.sources)[:_MAX_SOURCES]
 
     def render(keep: int, n_sources: int) -> str:
         quote_text, quote_span = _clip_quote(text, span, keep)

@@ -40,7 +40,10 @@ def _fake_index(vectors: np.ndarray, index_type: str = "flat") -> Index:
     chunks = tuple(Chunk(f"c{i}", f"d{i}", f"text {i}", 0, 6, 2) for i in range(len(vectors)))
     manifest = Manifest("m", vectors.shape[1], "cl100k_base", 10, 2, "", 0, len(chunks), 0,
                         index_type, "")  # fmt: skip
-    return Index(Path("."), manifest, vectors, make_faiss_index(vectors, index_type), chunks, {})
+    faiss_index = make_faiss_index(vectors, index_type)
+    no_sentences = np.zeros((0, vectors.shape[1]), np.float32)
+    starts = np.zeros(len(chunks) + 1, np.int64)
+    return Index(Path("."), manifest, vectors, faiss_index, chunks, {}, no_sentences, starts)
 
 
 def _brute_force(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -63,7 +66,12 @@ def test_hnsw_search_recalls_numpy_top_k() -> None:
     index = _fake_index(vectors, "hnsw")
     expected = _brute_force(vectors, queries, 10)
     found = search_vectors(index, queries, 10)
-    recall = np.mean([len({i for i, _ in row} & set(want)) / 10 for row, want in zip(found, expected, strict=True)])
+    recall = np.mean(
+        [
+            len({i for i, _ in row} & set(want)) / 10
+            for row, want in zip(found, expected, strict=True)
+        ]
+    )
     assert recall >= 0.95
 
 
@@ -87,7 +95,10 @@ def test_manifest_records_the_build(default_index: Settings) -> None:
     index = load_index(default_index.index_dir)
     m = index.manifest
     assert (m.model, m.dimension, m.tokenizer) == ("all-MiniLM-L6-v2", 384, "cl100k_base")
-    assert (m.chunk_tokens, m.chunk_overlap) == (default_index.chunk_tokens, default_index.chunk_overlap)
+    assert (m.chunk_tokens, m.chunk_overlap) == (
+        default_index.chunk_tokens,
+        default_index.chunk_overlap,
+    )
     assert m.documents == 5 and m.chunks == len(index.chunks) == len(index.vectors)
     assert len(m.corpus_fingerprint) == 64 and m.created_at.startswith("20")
     np.testing.assert_allclose(np.linalg.norm(index.vectors, axis=1), 1.0, atol=1e-4)
@@ -108,7 +119,9 @@ def small_index(tmp_path: Path, default_index: Settings, model) -> Settings:  # 
     return settings
 
 
-@pytest.mark.parametrize("name", ["chunks.jsonl", "vectors.npy", "index.faiss", "documents.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["chunks.jsonl", "vectors.npy", "sentences.npy", "index.faiss", "documents.jsonl"]
+)
 def test_truncated_or_missing_file_is_refused(small_index: Settings, name: str) -> None:
     """A truncated or deleted index file gives a one-line error naming the file and the fix."""
     target = locate(small_index.index_dir) / name
@@ -133,8 +146,10 @@ def test_publish_switches_versions_and_keeps_the_previous(small_index: Settings)
     """A new version becomes current by pointer; the previous one stays on disk."""
     first = load_index(small_index.index_dir)
     with write_lock(small_index.index_dir):
+        rows = list(first.sentence_rows(0)) + list(first.sentence_rows(1))
         path = publish(small_index.index_dir, first.manifest, first.vectors[:2],
-                       first.chunks[:2], list(first.docs.values()))  # fmt: skip
+                       first.sentence_vectors[rows], first.chunks[:2],
+                       list(first.docs.values()))  # fmt: skip
     second = load_index(small_index.index_dir)
     assert second.path == path != first.path
     assert len(second) == 2
