@@ -51,6 +51,14 @@ def intents() -> discord.Intents:
     return i
 
 
+def channel_allowed(allowed: frozenset[int], channel: object) -> bool:
+    """Whether to answer in ``channel``: any channel without an allow-list, DMs always,
+    threads when their parent channel is listed."""
+    if not allowed or isinstance(channel, discord.DMChannel | discord.GroupChannel):
+        return True
+    return bool({getattr(channel, "id", None), getattr(channel, "parent_id", None)} & allowed)
+
+
 def _channel_name(channel: object) -> str:
     if isinstance(channel, discord.DMChannel | discord.GroupChannel) or channel is None:
         return "dm"
@@ -104,13 +112,18 @@ class NewsBot(discord.Client):
 
     async def setup_hook(self) -> None:
         guild_id = self.settings.command_guild_id
-        if guild_id is not None:
-            # Guild commands appear at once; global ones can take a while to propagate.
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-        else:
-            synced = await self.tree.sync()
+        try:
+            if guild_id is not None:
+                # Guild commands appear at once; global ones can take a while to propagate.
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+            else:
+                synced = await self.tree.sync()
+        except discord.HTTPException as exc:
+            # Mentions and DMs still work, and the last synced commands stay registered.
+            log.warning("could not sync slash commands (%s); answering mentions anyway", exc)
+            return
         log.info(
             "synced slash commands %s to %s",
             ", ".join("/" + c.name for c in synced),
@@ -231,11 +244,8 @@ class NewsBot(discord.Client):
 
     def _refusal(self, channel: object, user_id: int) -> Refusal | None:
         """None to answer the question, else why not."""
-        allowed = self.settings.allowed_channel_ids
-        if allowed and not isinstance(channel, discord.DMChannel):
-            ids = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}
-            if not ids & allowed:
-                return Refusal("I only answer questions in certain channels here.", quiet=True)
+        if not channel_allowed(self.settings.allowed_channel_ids, channel):
+            return Refusal("I only answer questions in certain channels here.", quiet=True)
         wait, warn = self.cooldown.hit(user_id)
         if wait > 0:
             text = f"One question at a time, please: ask again in {max(1, round(wait))} s."

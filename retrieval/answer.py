@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
 
 from .errors import BadQuestionError
+from .features import _PRONOUN_START, Candidate, Ranker, candidates, featurize
+from .question import QuestionInfo, analyse
+from .search import Hit, Retriever
 
 
 @dataclass(frozen=True)
@@ -60,31 +68,165 @@ def check_question(question: str, max_chars: int) -> str:
     return q
 
 
-def answer_from_hits(question: str, hits: list, lexical_tokens, threshold: float) -> Answer:  # type: ignore[no-untyped-def]
-    """First answer picker: the sentence of the top passages sharing most question terms."""
-    from .sentences import sentence_spans
+CANDIDATE_CHUNKS = 8  # chunks whose sentences compete for the answer
+PASSAGES = 10  # passages reported with an answer
+MAX_WORDS = 60  # a quote with its neighbour stays short
+_DUPLICATE_JACCARD = 0.8
 
-    q_terms = set(lexical_tokens(question))
-    best: tuple[float, object, str] | None = None
-    for hit in hits:
-        for a, b in sentence_spans(hit.text):
-            sent = hit.text[a:b]
-            terms = set(lexical_tokens(sent))
-            overlap = len(q_terms & terms) / (len(q_terms) or 1)
-            score = overlap + hit.dense - 0.05 * (hit.rank - 1)
-            if best is None or score > best[0]:
-                best = (score, hit, sent)
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _source(hit: Hit) -> Source:
+    return Source(hit.doc_id, hit.title, hit.date, hit.url)
+
+
+def _sources(hits: Sequence[Hit], limit: int) -> tuple[Source, ...]:
+    out: dict[str, Source] = {}
+    for h in hits:
+        out.setdefault(h.doc_id, _source(h))
+    return tuple(out.values())[:limit]
+
+
+def _duplicates(best: Candidate, cands: Sequence[Candidate]) -> list[Hit]:
+    """Hits of other documents quoting the same sentence (syndicated copies, teasers)."""
+    words = _words(best.text)
+    seen = {best.hit.doc_id}
+    out = []
+    for c in cands:
+        if c.hit.doc_id in seen:
+            continue
+        if _jaccard(words, _words(c.text)) >= _DUPLICATE_JACCARD:
+            seen.add(c.hit.doc_id)
+            out.append(c.hit)
+    return out
+
+
+def _quote(best: Candidate, retriever: Retriever) -> tuple[str, int]:
+    """The best sentence, with a neighbour when it cannot stand alone; and the offset of
+    the best sentence inside the quote."""
+    chunk = retriever.index.chunks[best.hit.position]
+    spans = chunk.sentences
+    j = best.index_in_chunk
+    start, end = spans[j]
+    n_words = len(best.text.split())
+    if _PRONOUN_START.match(best.text) and j > 0:
+        start = spans[j - 1][0]
+    elif (n_words < 8 or best.text.rstrip().endswith(":")) and j + 1 < len(spans):
+        end = spans[j + 1][1]
+    text = chunk.text[start:end]
+    if len(text.split()) > MAX_WORDS:
+        start, end = spans[j]
+        text = chunk.text[start:end]
+    return text, best.start - start
+
+
+def _span(info: QuestionInfo, text: str, offset: int, length: int) -> tuple[int, int] | None:
+    """Where the answer sits in the quote: a new name, number or date of the answer type."""
+    question_words = _words(info.text)
+    sentence = text[offset : offset + length]
+    pattern = {
+        "how_many": _NUMBER_PHRASE,
+        "when": _DATE_PHRASE,
+    }.get(info.wh, _NAME_PHRASE if info.wh in ("who", "where", "what", "other") else None)
+    if pattern is None:
+        return None
+    for m in pattern.finditer(sentence):
+        found = m.group().strip()
+        if not found or _words(found) <= question_words:
+            continue
+        if m.start() == 0 and " " not in found and info.wh not in ("how_many", "when"):
+            continue  # a capital that only starts the sentence
+        return offset + m.start(), offset + m.start() + len(found)
+    return None
+
+
+_NAME_PHRASE = re.compile(r"(?:[A-Z][\w'’.-]*(?:\s+(?:of|de|the|and|von|van|al|bin)\s+|\s+)?)+")
+_NUMBER_PHRASE = re.compile(
+    r"(?:about |nearly |more than |over |some |up to )?[$€£]?\d[\d,.]*(?:\s?(?:%|percent|"
+    r"million|billion|thousand|trillion|people|years?|days?|hours?|minutes?))?"
+)
+_DATE_PHRASE = re.compile(
+    r"\b(?:(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December)(?:\s+\d{1,2})?(?:,?\s+\d{4})?|(?:1[5-9]|20)\d\d)\b"
+)
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Everything retrieved for a question before the ranker picks a sentence."""
+
+    info: QuestionInfo
+    asked: date | None
+    qvec: np.ndarray
+    hits: list[Hit]
+    candidates: list[Candidate]
+
+
+def gather(
+    retriever: Retriever,
+    question: str,
+    *,
+    asked_at: datetime | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> Gathered:
+    """Retrieve passages and their candidate sentences.
+
+    A period named in the question ("in April 2016", or "this week" resolved against
+    ``asked_at``) limits the dated documents searched, unless nothing matches in it; the
+    CLI's ``since``/``until`` win over it. Documents dated after ``asked_at`` are left out.
+    """
+    info = analyse(question, asked_at)
+    asked = asked_at.date() if asked_at is not None else None
+    lo, hi = since, until
+    if lo is None and hi is None and info.period is not None:
+        lo, hi = info.period.since, info.period.until
+    if asked is not None and (hi is None or hi > asked.isoformat()):
+        hi = asked.isoformat()
+    qvec = retriever.embed_question(question)
+    hits = retriever.search(question, PASSAGES, since=lo, until=hi, qvec=qvec)
+    if not hits and (lo, hi) != (since, until):
+        hits = retriever.search(question, PASSAGES, since=since, until=until, qvec=qvec)
+    return Gathered(info, asked, qvec, hits, candidates(retriever, hits[:CANDIDATE_CHUNKS]))
+
+
+def answer_question(
+    retriever: Retriever,
+    ranker: Ranker,
+    question: str,
+    *,
+    threshold: float,
+    asked_at: datetime | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> Answer:
+    """Quote the corpus sentence most likely to answer ``question``, or abstain below
+    ``threshold`` with the nearest sources."""
+    g = gather(retriever, question, asked_at=asked_at, since=since, until=until)
+    hits, cands = g.hits, g.candidates
     passages = tuple(Passage(h.doc_id, h.chunk_id, h.score) for h in hits)
-    sources = tuple(Source(h.doc_id, h.title, h.date, h.url) for h in hits)
-    if best is None or best[0] < threshold:
-        return Answer(question, None, sources[:3], best[0] if best else 0.0, True, passages)
-    score, hit, sent = best
+    if not cands:
+        return Answer(question, None, _sources(hits, 3), 0.0, True, passages)
+    probs = ranker.probabilities(featurize(g.info, g.qvec, retriever, cands, g.asked))
+    best_i = int(np.argmax(probs))
+    best, confidence = cands[best_i], float(probs[best_i])
+    if confidence < threshold:
+        return Answer(question, None, _sources(hits, 3), confidence, True, passages)
+    text, offset = _quote(best, retriever)
+    backing = [best.hit, *_duplicates(best, cands)]
     return Answer(
-        question,
-        sent,
-        (Source(hit.doc_id, hit.title, hit.date, hit.url),),  # type: ignore[attr-defined]
-        score,
-        False,
-        passages,
-        date=hit.date,  # type: ignore[attr-defined]
+        question=question,
+        text=text,
+        sources=_sources(backing, 10),
+        confidence=confidence,
+        abstained=False,
+        passages=passages,
+        span=_span(g.info, text, offset, best.end - best.start),
+        date=best.hit.date,
     )

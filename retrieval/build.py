@@ -138,6 +138,17 @@ def build_index(
 
         titles = {d.doc_id: d.title for d in docs}
         todo = [i for i, s in enumerate(sources) if s < 0]
+        if (
+            prev is not None and not todo and removed == 0
+            and prev.manifest.skipped_files == len(corpus.skipped)
+            and list(prev.docs.values()) == [DocInfo.of(d) for d in docs]
+        ):  # fmt: skip
+            # Publishing an identical version would only make every reader reload it.
+            log.info("nothing changed since version %s", prev.manifest.version)
+            return BuildReport(
+                prev.manifest.version, corpus.files, len(docs), len(chunks), corpus.skipped,
+                0, 0, 0, unchanged, 0, time.perf_counter() - started, 0.0, False, "nothing changed",
+            )  # fmt: skip
         embed_started = time.perf_counter()
         sent_starts = np.cumsum([0, *(len(c.sentences) for c in chunks)])
         if todo:

@@ -112,7 +112,11 @@ def _report_json(report: BuildReport) -> dict[str, Any]:
 
 
 def _report_line(report: BuildReport) -> str:
-    how = f"full rebuild ({report.reason})" if report.full else "incremental"
+    how = "incremental"
+    if report.full:
+        how = (
+            report.reason if report.reason.startswith("full") else f"full rebuild ({report.reason})"
+        )
     rate = report.chunks_embedded / report.embed_seconds if report.embed_seconds > 0 else 0.0
     return (
         f"{how}: {report.added} added, {report.changed} changed, {report.removed} removed, "

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
+
+from .answer import Answer
+from .errors import NewsQAError
 
 Adder = Callable[[argparse.ArgumentParser], None]
 
@@ -13,17 +21,157 @@ def add_answer_commands(sub: Any, common: Adder, date_args: Adder) -> None:
     sp = sub.add_parser("ask", help="answer a question as the bot would")
     common(sp)
     sp.add_argument("question", nargs="?", help="the question (or --questions FILE)")
-    sp.add_argument("--questions", help="JSONL file of {id, question[, date]} for batch mode")
+    sp.add_argument("--questions", type=Path, help="JSONL of {id, question[, date]}: batch mode")
     sp.add_argument("--explain", action="store_true", help="show retrieval and sentence scores")
+    sp.add_argument("--date", type=_day, help="answer as if asked on YYYY-MM-DD (default: now)")
     date_args(sp)
     sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("eval", help="score answers against a benchmark's questions")
+    common(sp)
+    sp.add_argument("--questions", type=Path, required=True, action="append",
+                    help="questions JSONL with answers and doc_id (repeatable)")  # fmt: skip
+    sp.add_argument("--plot", type=Path, help="draw answered rate against hit rate to this PNG")
+    sp.add_argument("--limit", type=int, help="only the first N questions of each file")
+    sp.set_defaults(func=cmd_eval)
+
+
+def _day(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value).replace(hour=23, minute=59, tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def answer_json(answer: Answer, qid: str | None = None) -> dict[str, Any]:
+    """The batch-mode record of an answer."""
+    return {
+        "id": qid,
+        "question": answer.question,
+        "answer": None if answer.abstained else answer.text,
+        "confidence": round(answer.confidence, 4),
+        "date": answer.date,
+        "sources": [
+            {"doc_id": s.doc_id, "title": s.title, "date": s.date, "url": s.url}
+            for s in answer.sources
+        ],
+        "passages": [
+            {"doc_id": p.doc_id, "chunk_id": p.chunk_id, "score": round(p.score, 6)}
+            for p in answer.passages
+        ],
+    }
 
 
 def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     from .cli import _open_qa
+    from .evaluate import read_questions
     from .render import format_answer
 
+    if (args.question is None) == (args.questions is None):
+        print("error: give a question or --questions FILE (not both)", file=sys.stderr)
+        return 2
     qa = _open_qa(args)
-    answer = qa.answer(args.question, since=args.since, until=args.until)
+    if args.questions is not None:
+        failures = 0
+        for q in read_questions(args.questions):
+            asked = _day(q.date) if q.date else args.date or datetime.now(UTC)
+            try:
+                a = qa.answer(q.question, asked_at=asked, since=args.since, until=args.until)
+                row = answer_json(a, q.id)
+            except NewsQAError as exc:
+                failures += 1
+                row = {"id": q.id, "question": q.question, "answer": None, "error": str(exc)}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return 0
+    asked = args.date or datetime.now(UTC)
+    started = time.perf_counter()
+    answer = qa.answer(args.question, asked_at=asked, since=args.since, until=args.until)
+    elapsed = (time.perf_counter() - started) * 1000
+    if args.json:
+        out.write(json.dumps(answer_json(answer), ensure_ascii=False) + "\n")
+        return 0
     out.write(format_answer(answer) + "\n")
+    if args.explain:
+        out.write(explain(qa, args.question, asked, args.since, args.until, elapsed))
     return 0
+
+
+def explain(qa: Any, question: str, asked: datetime, since: str | None, until: str | None,
+            elapsed_ms: float) -> str:  # fmt: skip
+    """The passages and the best-scored sentences behind an answer."""
+    from .answer import gather
+    from .features import FEATURES, featurize
+
+    g = gather(qa.retriever, question, asked_at=asked, since=since, until=until)
+    lines = [f"\n--- explain ({elapsed_ms:.0f} ms) ---", f"answer type: {g.info.wh}"]
+    if g.info.period:
+        p = g.info.period
+        lines.append(f"period: {p.since} .. {p.until} (from {p.phrase!r})")
+    lines.append("passages (fused rank, dense cosine, BM25):")
+    for h in g.hits:
+        lines.append(f"  {h.rank:2d}. {h.score:.4f} {h.dense:.3f} {h.lexical:6.2f}  "
+                     f"{h.title[:60]} ({h.date or 'undated'}) [{h.doc_id}]")  # fmt: skip
+    if g.candidates:
+        x = featurize(g.info, g.qvec, qa.retriever, g.candidates, g.asked)
+        p = qa.ranker.probabilities(x)
+        lines.append(f"sentences (ranker probability; threshold {qa.threshold:.3f}):")
+        cos, ov = FEATURES.index("s_cos"), FEATURES.index("overlap")
+        for i in sorted(range(len(p)), key=lambda i: -p[i])[:8]:
+            c = g.candidates[i]
+            lines.append(f"  {p[i]:.3f} cos {x[i, cos]:.2f} overlap {x[i, ov]:.2f} "
+                         f"#{c.hit.rank}: {c.text[:110]}")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    from .cli import _open_qa
+    from .evaluate import format_table, metrics, read_questions, run_questions, threshold_curve
+
+    qa = _open_qa(args)
+    results: dict[str, dict[str, float]] = {}
+    curves = {}
+    for path in args.questions:
+        questions = list(read_questions(path))[: args.limit]
+
+        def ask(q: Any) -> Answer:
+            asked = _day(q.date) if q.date else None
+            return qa.answer(q.question, asked_at=asked, since=args.since, until=args.until)
+
+        outcomes = run_questions(questions, ask, progress=not args.json)
+        name = path.parent.name if path.stem.startswith("questions") else path.stem
+        results[name] = metrics(outcomes)
+        curves[name] = threshold_curve(outcomes)
+    if args.json:
+        out.write(json.dumps(results) + "\n")
+    else:
+        out.write(format_table(results) + "\n")
+    if args.plot:
+        plot_curves(curves, args.plot, qa.threshold)
+        out.write(f"wrote {args.plot}\n")
+    return 0
+
+
+def plot_curves(curves: dict[str, list[tuple[float, float, float]]], path: Path,
+                threshold: float) -> None:  # fmt: skip
+    """Answered rate against hit rate as the abstain threshold rises, one line per set."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise NewsQAError("--plot needs matplotlib: pip install matplotlib") from None
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for name, rows in curves.items():
+        ax.plot([r[1] for r in rows], [r[2] for r in rows], label=name)
+        at = min(rows, key=lambda r: abs(r[0] - threshold), default=None)
+        if at is not None:
+            ax.scatter([at[1]], [at[2]], marker="o")
+    ax.set_xlabel("answered rate")
+    ax.set_ylabel("hit rate (all questions)")
+    ax.set_title(f"Abstain threshold trade-off (dots: current {threshold:.2f})")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

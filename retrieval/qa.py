@@ -8,16 +8,16 @@ from datetime import datetime
 
 from sentence_transformers import SentenceTransformer
 
-from .answer import Answer, answer_from_hits, check_question
+from .answer import Answer, answer_question, check_question
 from .build import BuildReport, build_index
 from .embedding import load_model, model_dimension
+from .features import RANKER_PATH, Ranker
 from .index import current_version, load_index, locate
 from .search import Hit, Retriever
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.35
 
 
 class QA:
@@ -28,19 +28,36 @@ class QA:
     on the version they started with.
     """
 
-    def __init__(self, settings: Settings, model: SentenceTransformer, retriever: Retriever):
+    def __init__(
+        self,
+        settings: Settings,
+        model: SentenceTransformer,
+        retriever: Retriever,
+        ranker: Ranker | None = None,
+    ) -> None:
         self.settings = settings
         self.model = model
         self._retriever = retriever
+        self.ranker = ranker or Ranker.load(RANKER_PATH)
+        self.threshold = (
+            settings.abstain_threshold
+            if settings.abstain_threshold is not None
+            else self.ranker.threshold
+        )
         self._reload_lock = threading.Lock()
 
     @classmethod
-    def open(cls, settings: Settings, model: SentenceTransformer | None = None) -> QA:
+    def open(
+        cls,
+        settings: Settings,
+        model: SentenceTransformer | None = None,
+        ranker: Ranker | None = None,
+    ) -> QA:
         """Load the model and the current index; raises an IndexError_ if there is none."""
         locate(settings.index_dir)  # fail fast, before the model loads, if nothing was built
         model = model or load_model(settings.model, settings.device)
         index = load_index(settings.index_dir, model=settings.model, dimension=model_dimension(model))
-        return cls(settings, model, Retriever(index, model))
+        return cls(settings, model, Retriever(index, model), ranker)
 
     @staticmethod
     def build(settings: Settings, *, full: bool = False, progress: bool = False) -> BuildReport:
@@ -67,11 +84,10 @@ class QA:
     ) -> Answer:  # fmt: skip
         q = check_question(question, self.settings.max_question_chars)
         retriever = self._retriever  # one version for the whole question
-        hits = retriever.search(q, self.settings.top_k, since=since, until=until)
-        threshold = self.settings.abstain_threshold
-        return answer_from_hits(
-            q, hits, retriever.lexical.tokens, DEFAULT_THRESHOLD if threshold is None else threshold
-        )
+        return answer_question(
+            retriever, self.ranker, q, threshold=self.threshold, asked_at=asked_at,
+            since=since, until=until,
+        )  # fmt: skip
 
     def warmup(self) -> None:
         """Run one question through every stage so the first real one is fast."""

@@ -8,6 +8,9 @@ rank fusion), which needs no score calibration between the two.
 from __future__ import annotations
 
 import logging
+import math
+import re
+from collections import Counter
 from dataclasses import dataclass
 
 import bm25s
@@ -21,6 +24,8 @@ from .index import Index, search_vectors
 
 log = logging.getLogger(__name__)
 
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_STOP = frozenset(bm25s.stopwords.STOPWORDS_EN)
 RRF_K = 60
 CANDIDATES = 100
 
@@ -43,25 +48,36 @@ class Hit:
 
 
 class Lexical:
-    """BM25 over the chunks of an index (built in memory when the index loads)."""
+    """BM25 over the chunks of an index (built in memory when the index loads), and the
+    term statistics the answer ranker uses."""
 
     def __init__(self, texts: list[str]) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._bm25 = bm25s.BM25()
         self.size = len(texts)
+        docs = [self.terms(t) for t in texts]
+        df: Counter[str] = Counter()
+        for terms in docs:
+            df.update(set(terms))
+        n = max(1, len(texts))
+        # Smoothed idf, never negative, so that common words still count a little.
+        self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self._max_idf = math.log(1 + (n + 0.5) / 0.5)
         if texts:
-            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
-            self._bm25.index(tokens, show_progress=False)
+            self._bm25.index(docs, show_progress=False)
 
-    def tokens(self, text: str) -> list[str]:
-        out = bm25s.tokenize(
-            [text], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
-        )
-        return list(out[0]) if out else []  # type: ignore[index]
+    def terms(self, text: str) -> list[str]:
+        """Lower-cased, stemmed content words (stop words dropped)."""
+        words = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+        return self._stemmer.stemWords(words) if words else []
+
+    def idf(self, term: str) -> float:
+        """Unseen terms get the highest idf: a rare name in a question matters most."""
+        return self._idf.get(term, self._max_idf)
 
     def scores(self, text: str) -> np.ndarray:
         """BM25 score of every chunk (zeros when the question has no indexed term)."""
-        tokens = self.tokens(text)
+        tokens = [t for t in self.terms(text) if t in self._idf]
         if not tokens or not self.size:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
@@ -86,15 +102,17 @@ class Retriever:
         return embed(self.model, [question])[0]
 
     def date_mask(self, since: str | None, until: str | None) -> np.ndarray | None:
-        """Chunks whose document date lies in [since, until] (ISO strings), or None for all."""
+        """Chunks eligible in [since, until] (ISO strings), or None for all. A period
+        excludes documents dated outside it; undated documents stay eligible."""
         if since is None and until is None:
             return None
-        mask = self._dates != ""
+        mask = np.ones(len(self._dates), dtype=bool)
+        dated = self._dates != ""
         if since is not None:
-            mask &= self._dates >= since
+            mask &= ~dated | (self._dates >= since)
         if until is not None:
-            mask &= self._dates <= until
-        return mask.astype(bool)
+            mask &= ~dated | (self._dates <= until)
+        return mask
 
     def search(
         self,

@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import json
 import re
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from aiohttp import WSMsgType, web
 
 DISCORD_EPOCH_MS = 1420070400000
 MANAGE_GUILD = 1 << 5
-ADMINISTRATOR = 1 << 3
 SEND_AND_READ = (1 << 10) | (1 << 11) | (1 << 16) | (1 << 6)  # view, send, history, react
 
 Json = dict[str, Any]
@@ -44,6 +44,7 @@ class Recorded:
     json: Any
     time: float  # time.monotonic() on arrival
     status: int
+    response: Any = None  # the JSON body answered, e.g. the created message
 
 
 @dataclass
@@ -168,8 +169,12 @@ class DiscordEmulator:
         }
 
     def _guild(self) -> Json:
-        everyone = {"id": self.guild_id, "name": "@everyone", "permissions": str(SEND_AND_READ)}
-        admin = {"id": self.admin_role_id, "name": "newsqa-admin", "permissions": "0"}
+        everyone: Json = {
+            "id": self.guild_id,
+            "name": "@everyone",
+            "permissions": str(SEND_AND_READ),
+        }
+        admin: Json = {"id": self.admin_role_id, "name": "newsqa-admin", "permissions": "0"}
         for role in (everyone, admin):
             role.update(position=0, color=0, hoist=False, managed=False, mentionable=False)
         return {
@@ -286,9 +291,7 @@ class DiscordEmulator:
             "authorizing_integration_owners": {"0": self.guild_id},
         }
         if dm:
-            interaction.update(
-                user=user, channel={"id": self.snowflake(), "type": 1}, context=1
-            )
+            interaction.update(user=user, channel={"id": self.snowflake(), "type": 1}, context=1)
         else:
             interaction.update(
                 guild_id=self.guild_id,
@@ -360,9 +363,7 @@ class DiscordEmulator:
             return [r for r in self.requests if predicate(r)]
 
         async with self._changed:
-            await asyncio.wait_for(
-                self._changed.wait_for(lambda: len(matches()) >= count), timeout
-            )
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(matches()) >= count), timeout)
         return matches()
 
     async def wait_until(self, condition: Callable[[], bool], *, timeout: float = 10.0) -> None:
@@ -370,22 +371,26 @@ class DiscordEmulator:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(condition), timeout)
 
-    def replies_to(self, message_id: str) -> list[Recorded]:
-        """Successful channel messages that reference ``message_id``."""
+    def replies_to(self, message_id: str, *, failed_too: bool = False) -> list[Recorded]:
+        """Channel messages that reference ``message_id`` (successful ones unless failed_too)."""
         return [
             r
             for r in self.requests
-            if r.status == 200
+            if (failed_too or r.status == 200)
             and r.method == "POST"
             and r.path.endswith("/messages")
-            and str((r.json or {}).get("message_reference", {}).get("message_id")) == message_id
+            and isinstance(r.json, dict)
+            and str(r.json.get("message_reference", {}).get("message_id")) == message_id
         ]
 
     def followups(self, interaction: Json) -> list[Recorded]:
         """Successful follow-ups (or edits of the original) for ``interaction``."""
         token = interaction["token"]
-        return [r for r in self.requests if r.status == 200 and f"/{token}" in r.path
-                and r.path.startswith("/webhooks/")]
+        return [
+            r
+            for r in self.requests
+            if r.status == 200 and f"/{token}" in r.path and r.path.startswith("/webhooks/")
+        ]
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -411,8 +416,13 @@ class DiscordEmulator:
                 if match and method == request.method:
                     response = await handler(request, match, body)
                     break
+        answered = None
+        if response.content_type == "application/json" and isinstance(response.body, bytes):
+            answered = json.loads(response.body)
         self.requests.append(
-            Recorded(request.method, path, dict(request.query), body, arrived, response.status)
+            Recorded(
+                request.method, path, dict(request.query), body, arrived, response.status, answered
+            )
         )
         await self._notify()
         return response
@@ -423,8 +433,11 @@ class DiscordEmulator:
                 del self._rate_limits[i]
                 # Without "Via" discord.py takes a 429 for a Cloudflare ban and gives up.
                 return _json(
-                    {"message": "You are being rate limited.", "retry_after": retry_after,
-                     "global": False},
+                    {
+                        "message": "You are being rate limited.",
+                        "retry_after": retry_after,
+                        "global": False,
+                    },
                     status=429,
                     headers={"Via": "1.1 google", "X-RateLimit-Scope": "user"},
                 )
@@ -603,3 +616,82 @@ class DiscordEmulator:
             if frame["s"] > (data.get("seq") or 0):
                 await ws.send_str(json.dumps(frame))
         await self.dispatch("RESUMED", {})
+
+
+# -- running `python -m bot` against the emulator ----------------------------------------
+
+
+class BotProcess:
+    """``python -m bot`` in a subprocess, its log lines collected for assertions."""
+
+    def __init__(self, env: dict[str, str], cwd: str) -> None:
+        self.env, self.cwd = env, cwd
+        self.lines: list[str] = []
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._changed = asyncio.Condition()
+
+    async def start(self, *args: str) -> BotProcess:
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            *args,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self._proc is not None and self._proc.stderr is not None
+        async for raw in self._proc.stderr:
+            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+            async with self._changed:
+                self._changed.notify_all()
+        async with self._changed:
+            self._changed.notify_all()
+
+    def find(self, pattern: str) -> list[re.Match[str]]:
+        regex = re.compile(pattern)
+        return [m for line in self.lines if (m := regex.search(line))]
+
+    async def wait_log(
+        self, pattern: str, *, timeout: float = 10.0, count: int = 1
+    ) -> list[re.Match[str]]:
+        """Wait for ``count`` log lines matching ``pattern``; fail early if the bot exits."""
+
+        def ready() -> bool:
+            exited = self._reader is not None and self._reader.done()
+            return exited or len(self.find(pattern)) >= count
+
+        try:
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(ready), timeout)
+        except TimeoutError:
+            raise AssertionError(f"no log {pattern!r} in time; log:\n" + self.log) from None
+        found = self.find(pattern)
+        if len(found) < count:
+            raise AssertionError(f"bot exited before logging {pattern!r}; log:\n" + self.log)
+        return found
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    async def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM, then the exit code (the bot closes its connection and exits 0)."""
+        assert self._proc is not None
+        if self._proc.returncode is None:
+            self._proc.terminate()
+        try:
+            code = await asyncio.wait_for(self._proc.wait(), timeout)
+        except TimeoutError:
+            self._proc.kill()
+            code = await self._proc.wait()
+        if self._reader is not None:
+            await self._reader
+        return code

@@ -49,7 +49,9 @@ def test_search_text_output_and_date_filter(env: Settings) -> None:
     assert "2016-04-20" not in out
 
 
-def test_index_reports_counts_and_is_incremental(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_index_reports_counts_and_is_incremental(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`index` builds from a corpus folder; a second run embeds nothing; --json has counts."""
     monkeypatch.setenv("NEWSQA_INDEX_DIR", str(tmp_path / "idx"))
     code, out = run("index", "--corpus", str(REPO / "corpus"), "--no-progress")

@@ -141,6 +141,13 @@ def test_no_answer_lists_closest_sources() -> None:
     assert ">" not in lines[0] and "confidence" not in out
 
 
+def test_duplicate_sources_are_listed_once() -> None:
+    """Several passages of one story produce one source line, in first-seen order."""
+    other = Source("001", "Another story", "2016-05-01", "https://example.org/x")
+    out = format_answer(make(None, sources=(EURONEWS, other, EURONEWS, other)))
+    assert [m["url"] for m in MASKED_LINK.finditer(out)] == [EURONEWS.url, other.url]
+
+
 def test_no_answer_without_sources() -> None:
     """An abstention with nothing close is just the one sentence."""
     assert format_answer(make(None, sources=())) == NOT_FOUND

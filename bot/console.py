@@ -1,0 +1,67 @@
+"""A local console that answers typed questions with exactly the text the bot would send.
+
+Used when no DISCORD_TOKEN is set, so a newcomer sees answers before setting up Discord.
+Interactive on a terminal; otherwise it answers each line of input and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TextIO
+
+from retrieval.qa import QA
+from retrieval.render import format_help
+
+from .answering import answer_question
+
+log = logging.getLogger(__name__)
+
+BANNER = (
+    "newsqa console: no DISCORD_TOKEN is set, so questions are answered here with the text "
+    "the bot would send.\nType a question (or 'help'); an empty line or Ctrl-D quits."
+)
+
+
+def run_console(qa: QA, stdin: TextIO, stdout: TextIO) -> int:
+    """Answer questions from ``stdin`` until EOF (or an empty line on a terminal)."""
+    interactive = stdin.isatty() and stdout.isatty()
+    if interactive:
+        stdout.write(BANNER + "\n")
+    try:
+        while True:
+            if interactive:
+                try:
+                    line = input("\nquestion> ")
+                except EOFError:
+                    stdout.write("\n")
+                    return 0
+                if not line.strip():
+                    return 0
+            else:
+                line = stdin.readline()
+                if not line:
+                    return 0
+                if not line.strip():
+                    continue
+            stdout.write(_respond(qa, line.strip()) + "\n")
+            if not interactive:
+                stdout.write("\n")
+            stdout.flush()
+    except KeyboardInterrupt:
+        stdout.write("\n")
+        return 0
+
+
+def _respond(qa: QA, question: str) -> str:
+    if question.lower() in {"help", "?"}:
+        return format_help()
+    # Asked now, as a Discord message would be: "this week" means the same to both.
+    reply = answer_question(qa, question, asked_at=datetime.now(UTC))
+    a = reply.answer
+    log.debug(
+        "answered in %.1f ms confidence=%s",
+        reply.answer_ms,
+        f"{a.confidence:.2f}" if a else "-",
+    )
+    return reply.text
