@@ -21,6 +21,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from sentence_transformers import SentenceTransformer
+
 from retrieval.build import build_index
 from retrieval.chunking import chunk_document, embedding_text
 from retrieval.documents import Document, load_corpus
@@ -54,7 +56,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def truncation(docs: list[Document], model, size: int, overlap: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def truncation(
+    docs: list[Document], model: SentenceTransformer, size: int, overlap: int
+) -> dict[str, float]:
     """Share of chunks whose embedded text (title line included) exceeds the model window."""
     enc = load_encoding(None)
     titles = {d.doc_id: d.title for d in docs}
@@ -65,6 +69,8 @@ def truncation(docs: list[Document], model, size: int, overlap: int) -> dict[str
     ]
     lengths = [len(ids) for ids in model.tokenizer(texts, add_special_tokens=True)["input_ids"]]
     window = model.max_seq_length
+    if window is None:
+        raise SystemExit("the model does not report its window (max_seq_length)")
     over = sum(1 for n in lengths if n > window)
     return {
         "chunk_tokens": size,

@@ -3,14 +3,18 @@ figures, and write `retrieval/ranker.json`.
 
     python bench/train_ranker.py [--index DIR] [--folds 5] [--no-write]
 
-The index must hold both benchmark corpora (bench/answers.py builds it). Cross-validation
-is grouped by question, so every reported figure comes from a model that never saw it.
+The index must hold both benchmark corpora (`python bench/answers.py` builds it). The
+ranker is a two-layer network trained listwise (softmax over each question's candidate
+sentences, the answer-bearing ones as targets); its confidence is a logistic calibration
+of the top score and margin. Folds are by question, so every reported figure comes from
+models that never saw the question.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 import time
 from dataclasses import replace
@@ -18,107 +22,189 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from retrieval.answer import gather  # noqa: E402
+from retrieval.answer import gather, pick, quote  # noqa: E402
 from retrieval.evaluate import hit, read_questions  # noqa: E402
 from retrieval.features import FEATURES, RANKER_PATH, Ranker, featurize  # noqa: E402
 from retrieval.qa import QA  # noqa: E402
 from retrieval.settings import load_settings  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "eval"
+SETS = ("rtqa", "squad")
 
 
-def collect(qa: QA, names: list[str]):  # type: ignore[no-untyped-def]
-    """Features and labels of every candidate sentence of every dev question."""
-    groups = []
-    for name in names:
+def gathered(qa: QA, cache: Path | None):  # type: ignore[no-untyped-def]
+    """Retrieval results of every dev question (cached: they do not depend on features)."""
+    version = qa.version
+    if cache and cache.exists():
+        saved = pickle.loads(cache.read_bytes())
+        if saved["version"] == version:
+            return saved["rows"]
+    rows = []
+    started = time.perf_counter()
+    for name in SETS:
         for q in read_questions(SHARED / name / "questions-dev.jsonl"):
             asked = datetime.fromisoformat(q.date) if q.date else None
-            g = gather(qa.retriever, q.question, asked_at=asked)
-            x = featurize(g.info, g.qvec, qa.retriever, g.candidates, g.asked)
-            y = np.array([hit(c.text, q.answers) for c in g.candidates], dtype=bool)
-            groups.append((name, x, y))
-    return groups
+            rows.append((name, q, gather(qa.retriever, q.question, asked_at=asked)))
+    print(f"retrieved for {len(rows)} questions in {time.perf_counter() - started:.0f}s")
+    if cache:
+        cache.write_bytes(pickle.dumps({"version": version, "rows": rows}))
+    return rows
 
 
-def fit(x: np.ndarray, y: np.ndarray, c: float) -> Ranker:
+def train(xs: list[np.ndarray], ys: list[np.ndarray], mean: np.ndarray, scale: np.ndarray,
+          hidden: int, epochs: int, seed: int = 0) -> Ranker:  # fmt: skip
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(len(FEATURES), hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
+    )
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-4)
+    data = [
+        (torch.tensor((x - mean) / scale, dtype=torch.float32), torch.tensor(y))
+        for x, y in zip(xs, ys, strict=True)
+        if len(x) and y.any()
+    ]
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(len(data))
+        for b in range(0, len(order), 32):
+            loss = torch.zeros(())
+            for j in order[b : b + 32]:
+                x, y = data[j]
+                s = net(x).squeeze(-1)
+                loss = loss - (torch.logsumexp(s[y], 0) - torch.logsumexp(s, 0))
+            opt.zero_grad()
+            (loss / 32).backward()
+            opt.step()
+    w1, b1 = net[0].weight.detach().numpy(), net[0].bias.detach().numpy()
+    w2, b2 = net[2].weight.detach().numpy()[0], float(net[2].bias.detach().numpy()[0])
+    return Ranker(mean, scale, w1, b1, w2, b2)
+
+
+def top_and_margin(ranker: Ranker, x: np.ndarray) -> tuple[int, float, float]:
+    s = ranker.scores(x)
+    order = np.argsort(-s)
+    margin = float(s[order[0]] - s[order[1]]) if len(s) > 1 else 5.0
+    return int(order[0]), float(s[order[0]]), margin
+
+
+def calibrate(tops: np.ndarray, margins: np.ndarray, hits: np.ndarray) -> tuple[float, float, float]:
     from sklearn.linear_model import LogisticRegression
 
-    mean, scale = x.mean(0), x.std(0)
-    scale[scale == 0] = 1.0
-    model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    model.fit((x - mean) / scale, y)
-    return Ranker(mean, scale, model.coef_[0].astype(np.float32), float(model.intercept_[0]))
+    model = LogisticRegression(max_iter=1000).fit(np.c_[tops, margins], hits)
+    a, b = model.coef_[0]
+    return float(a), float(b), float(model.intercept_[0])
 
 
-def top1(ranker: Ranker, groups) -> list[tuple[str, float, bool]]:  # type: ignore[no-untyped-def]
-    out = []
-    for name, x, y in groups:
-        if len(x) == 0:
-            out.append((name, 0.0, False))
-            continue
-        p = ranker.probabilities(x)
-        i = int(np.argmax(p))
-        out.append((name, float(p[i]), bool(y[i])))
-    return out
+def choose_neighbour_margin(qa: QA, rows, cv_scores, answered, names,  # type: ignore[no-untyped-def]
+                            max_median: float = 35.0) -> tuple[float, np.ndarray]:
+    """The widest score margin for quoting an adjacent sentence too that keeps the median
+    answer within ``max_median`` words on every set (answers as the engine words them)."""
+    best_margin, best_hits = 0.0, np.zeros(len(rows), dtype=bool)
+    for margin in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0):
+        line = []
+        ok = True
+        hits = np.zeros(len(rows), dtype=bool)
+        for name in SETS:
+            words = []
+            for i in np.flatnonzero(names == name):
+                _, q, g = rows[i]
+                if not len(cv_scores[i]):
+                    continue
+                b, p = pick(cv_scores[i], g.candidates, margin)
+                partner = g.candidates[p] if p is not None else None
+                text, _ = quote(g.candidates[b], partner, qa.retriever)
+                hits[i] = hit(text, q.answers)
+                if answered[i]:
+                    words.append(len(text.split()))
+            median = float(np.median(words))
+            ok &= median <= max_median
+            rate = (hits & answered)[names == name].mean()
+            line.append(f"{name} hit {rate:.3f} median {median:.0f} words")
+        print(f"neighbour margin {margin:.2f}: " + ", ".join(line))
+        if ok:
+            best_margin, best_hits = margin, hits
+    print(f"chosen neighbour margin {best_margin}")
+    return best_margin, best_hits
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--index", type=Path, default=REPO / "var" / "bench-index")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--c", type=float, default=1.0)
-    parser.add_argument("--answered", type=float, default=0.92, help="answered rate to calibrate")
+    parser.add_argument("--hidden", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--answered", type=float, default=0.91,
+                        help="answered rate the abstain threshold is set for")  # fmt: skip
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/newsqa-gathered.pkl"))
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    torch.set_num_threads(1)
 
     settings = replace(load_settings(env_file=None), index_dir=args.index)
-    dummy = Ranker(*(np.zeros(len(FEATURES), np.float32) for _ in range(2)),
-                   np.zeros(len(FEATURES), np.float32), 0.0)  # fmt: skip
-    dummy = replace(dummy, scale=np.ones(len(FEATURES), np.float32))
-    qa = QA.open(settings, ranker=dummy)
+    f = len(FEATURES)
+    placeholder = Ranker(np.zeros(f, np.float32), np.ones(f, np.float32),
+                         np.zeros((1, f), np.float32), np.zeros(1, np.float32),
+                         np.zeros(1, np.float32), 0.0)  # fmt: skip
+    qa = QA.open(settings, ranker=placeholder)
+    rows = gathered(qa, args.cache)
+    names = np.array([name for name, _, _ in rows])
+    xs, ys = [], []
+    for _, q, g in rows:
+        xs.append(featurize(g.info, g.qvec, qa.retriever, g.candidates, g.asked))
+        ys.append(np.array([hit(c.text, q.answers) for c in g.candidates], dtype=bool))
+    allx = np.concatenate([x for x in xs if len(x)])
+    mean, scale = allx.mean(0), allx.std(0)
+    scale[scale == 0] = 1.0
+
+    fold = np.random.default_rng(0).integers(0, args.folds, len(rows))
+    cv_scores: list[np.ndarray] = [np.zeros(0)] * len(rows)
+    tops, margins = np.zeros(len(rows)), np.zeros(len(rows))
+    hits = np.zeros(len(rows), dtype=bool)
     started = time.perf_counter()
-    groups = collect(qa, ["rtqa", "squad"])
-    print(f"collected {len(groups)} questions in {time.perf_counter() - started:.0f}s")
-
-    rng = np.random.default_rng(0)
-    fold = rng.integers(0, args.folds, len(groups))
-    cv: list[tuple[str, float, bool]] = [("", 0.0, False)] * len(groups)
     for k in range(args.folds):
-        train = [g for g, f in zip(groups, fold, strict=True) if f != k and len(g[1])]
-        x = np.concatenate([g[1] for g in train])
-        y = np.concatenate([g[2] for g in train])
-        ranker = fit(x, y, args.c)
-        test_ids = [i for i, f in enumerate(fold) if f == k]
-        for i, r in zip(test_ids, top1(ranker, [groups[i] for i in test_ids]), strict=True):
-            cv[i] = r
+        train_ids = [i for i in range(len(rows)) if fold[i] != k]
+        ranker = train([xs[i] for i in train_ids], [ys[i] for i in train_ids], mean, scale,
+                       args.hidden, args.epochs)  # fmt: skip
+        for i in np.flatnonzero(fold == k):
+            if len(xs[i]):
+                cv_scores[i] = ranker.scores(xs[i])
+                best, tops[i], margins[i] = top_and_margin(ranker, xs[i])
+                hits[i] = ys[i][best]
+            else:
+                tops[i], margins[i] = -10.0, 0.0
+    print(f"cross-validation trained in {time.perf_counter() - started:.0f}s")
 
-    confs = np.array([c for _, c, _ in cv])
-    threshold = float(np.quantile(confs, 1 - args.answered))
-    report: dict[str, dict[str, float]] = {}
-    for name in ("rtqa", "squad"):
-        rows = [r for r in cv if r[0] == name]
-        oracle = np.mean([g[2].any() for g in groups if g[0] == name])
+    # Calibrate confidence on the held-out fold outputs, then set the threshold.
+    calib = calibrate(tops, margins, hits)
+    conf = 1 / (1 + np.exp(-(calib[0] * tops + calib[1] * margins + calib[2])))
+    # One threshold for every set, low enough that each answers at least --answered.
+    threshold = min(float(np.quantile(conf[names == n], 1 - args.answered)) for n in SETS)
+    answered = conf >= threshold
+    neighbour, quote_hits = choose_neighbour_margin(qa, rows, cv_scores, answered, names)
+    report = {}
+    for name in SETS:
+        m = names == name
         report[name] = {
-            "questions": len(rows),
-            "top1_hit_all": float(np.mean([h for _, _, h in rows])),
-            "hit_rate_at_threshold": float(np.mean([h and c >= threshold for _, c, h in rows])),
-            "answered_rate": float(np.mean([c >= threshold for _, c, _ in rows])),
-            "oracle": float(oracle),
+            "questions": int(m.sum()),
+            "top1_sentence_hit": float(hits[m].mean()),
+            "hit_rate": float((quote_hits & answered)[m].mean()),
+            "answered_rate": float((conf >= threshold)[m].mean()),
+            "precision": float(quote_hits[m & answered].mean()),
+            "oracle": float(np.mean([ys[i].any() for i in np.flatnonzero(m)])),
         }
-    print(f"cross-validated ({args.folds} folds), threshold {threshold:.3f}:")
+    print(f"cross-validated ({args.folds} folds by question), threshold {threshold:.3f}:")
     print(json.dumps(report, indent=1))
 
-    x = np.concatenate([g[1] for g in groups if len(g[1])])
-    y = np.concatenate([g[2] for g in groups if len(g[2])])
-    final = replace(fit(x, y, args.c), threshold=threshold)
-    for name, w in sorted(zip(FEATURES, final.coef, strict=True), key=lambda t: -abs(t[1]))[:12]:
-        print(f"  {name:18s} {w:+.3f}")
+    final = train(xs, ys, mean, scale, args.hidden, args.epochs)
+    final = replace(final, calibration=calib, threshold=threshold, neighbour_margin=neighbour)
     if not args.no_write:
-        final.save(RANKER_PATH, {"cross_validated": report})
+        final.save(RANKER_PATH, {"cross_validated": report, "hidden": args.hidden,
+                                 "epochs": args.epochs})  # fmt: skip
         print(f"wrote {RANKER_PATH}")
     return 0
 

@@ -51,7 +51,8 @@ class Answer:
     abstained: bool
     passages: tuple[Passage, ...] = ()
     span: tuple[int, int] | None = None
-    date: str | None = None  # the answer's date, for "when" questions
+    date: str | None = None  # the date of the quoted document
+    answer_type: str = ""  # what the question asks for: "when", "who", "how_many", ...
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -70,7 +71,7 @@ def check_question(question: str, max_chars: int) -> str:
 
 CANDIDATE_CHUNKS = 8  # chunks whose sentences compete for the answer
 PASSAGES = 10  # passages reported with an answer
-MAX_WORDS = 60  # a quote with its neighbour stays short
+MAX_WORDS = 70  # a quote with its neighbour stays short
 _DUPLICATE_JACCARD = 0.8
 
 
@@ -107,17 +108,38 @@ def _duplicates(best: Candidate, cands: Sequence[Candidate]) -> list[Hit]:
     return out
 
 
-def _quote(best: Candidate, retriever: Retriever) -> tuple[str, int]:
-    """The best sentence, with a neighbour when it cannot stand alone; and the offset of
-    the best sentence inside the quote."""
+def pick(
+    scores: np.ndarray, cands: Sequence[Candidate], margin: float
+) -> tuple[int, int | None]:
+    """The best candidate, and a sentence next to it worth quoting too: one the ranker
+    scores nearly as high (the answer often sits in the sentence after the one that
+    matches the question), or the one before a sentence that opens with a pronoun."""
+    order = np.argsort(-scores)
+    best = int(order[0])
+    b = cands[best]
+    for other in order[1:3]:
+        c = cands[int(other)]
+        if (
+            c.hit.position == b.hit.position
+            and abs(c.index_in_chunk - b.index_in_chunk) == 1
+            and scores[best] - scores[other] <= margin
+        ):
+            return best, int(other)
+    return best, None
+
+
+def quote(best: Candidate, partner: Candidate | None, retriever: Retriever) -> tuple[str, int]:
+    """The quoted text (the best sentence, with its partner or, for a sentence that cannot
+    stand alone, its neighbour) and the offset of the best sentence inside it."""
     chunk = retriever.index.chunks[best.hit.position]
     spans = chunk.sentences
     j = best.index_in_chunk
     start, end = spans[j]
-    n_words = len(best.text.split())
-    if _PRONOUN_START.match(best.text) and j > 0:
+    if partner is not None:
+        start, end = min(start, partner.start), max(end, partner.end)
+    elif _PRONOUN_START.match(best.text) and j > 0:
         start = spans[j - 1][0]
-    elif (n_words < 8 or best.text.rstrip().endswith(":")) and j + 1 < len(spans):
+    elif (len(best.text.split()) < 6 or best.text.rstrip().endswith(":")) and j + 1 < len(spans):
         end = spans[j + 1][1]
     text = chunk.text[start:end]
     if len(text.split()) > MAX_WORDS:
@@ -136,16 +158,21 @@ def _span(info: QuestionInfo, text: str, offset: int, length: int) -> tuple[int,
     }.get(info.wh, _NAME_PHRASE if info.wh in ("who", "where", "what", "other") else None)
     if pattern is None:
         return None
+    first = next((i for i, ch in enumerate(sentence) if ch.isalnum()), 0)
     for m in pattern.finditer(sentence):
         found = m.group().strip()
-        if not found or _words(found) <= question_words:
+        if not found or _words(found) <= question_words or found in _NOT_NAMES:
             continue
-        if m.start() == 0 and " " not in found and info.wh not in ("how_many", "when"):
+        if m.start() <= first and " " not in found and info.wh not in ("how_many", "when"):
             continue  # a capital that only starts the sentence
         return offset + m.start(), offset + m.start() + len(found)
     return None
 
 
+_NOT_NAMES = frozenset(
+    "A An The This That These Those It Its He She His Her They Their We Our I In On At "
+    "By For From But And Or If As After Before When While According Mr Mrs Ms Dr".split()
+)
 _NAME_PHRASE = re.compile(r"(?:[A-Z][\w'’.-]*(?:\s+(?:of|de|the|and|von|van|al|bin)\s+|\s+)?)+")
 _NUMBER_PHRASE = re.compile(
     r"(?:about |nearly |more than |over |some |up to )?[$€£]?\d[\d,.]*(?:\s?(?:%|percent|"
@@ -213,12 +240,14 @@ def answer_question(
     passages = tuple(Passage(h.doc_id, h.chunk_id, h.score) for h in hits)
     if not cands:
         return Answer(question, None, _sources(hits, 3), 0.0, True, passages)
-    probs = ranker.probabilities(featurize(g.info, g.qvec, retriever, cands, g.asked))
-    best_i = int(np.argmax(probs))
-    best, confidence = cands[best_i], float(probs[best_i])
+    scores = ranker.scores(featurize(g.info, g.qvec, retriever, cands, g.asked))
+    best_i = int(np.argmax(scores))
+    best, confidence = cands[best_i], ranker.confidence(scores)
     if confidence < threshold:
         return Answer(question, None, _sources(hits, 3), confidence, True, passages)
-    text, offset = _quote(best, retriever)
+    best_i, partner_i = pick(scores, cands, ranker.neighbour_margin)
+    partner = cands[partner_i] if partner_i is not None else None
+    text, offset = quote(best, partner, retriever)
     backing = [best.hit, *_duplicates(best, cands)]
     return Answer(
         question=question,
@@ -229,4 +258,5 @@ def answer_question(
         passages=passages,
         span=_span(g.info, text, offset, best.end - best.start),
         date=best.hit.date,
+        answer_type=g.info.wh,
     )

@@ -113,8 +113,10 @@ def explain(qa: Any, question: str, asked: datetime, since: str | None, until: s
                      f"{h.title[:60]} ({h.date or 'undated'}) [{h.doc_id}]")  # fmt: skip
     if g.candidates:
         x = featurize(g.info, g.qvec, qa.retriever, g.candidates, g.asked)
-        p = qa.ranker.probabilities(x)
-        lines.append(f"sentences (ranker probability; threshold {qa.threshold:.3f}):")
+        p = qa.ranker.scores(x)
+        conf = qa.ranker.confidence(p)
+        lines.append(f"sentences (ranker score; confidence {conf:.3f}, "
+                     f"threshold {qa.threshold:.3f}):")  # fmt: skip
         cos, ov = FEATURES.index("s_cos"), FEATURES.index("overlap")
         for i in sorted(range(len(p)), key=lambda i: -p[i])[:8]:
             c = g.candidates[i]

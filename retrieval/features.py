@@ -70,13 +70,23 @@ def _numbers(text: str) -> set[str]:
 
 
 FEATURES = (
-    "s_cos", "s_cos_gap", "c_cos", "c_rank_inv", "c_bm25_rel", "overlap", "overlap_gap",
-    "bigrams", "title_overlap", "chunk_overlap", "novel_caps", "novel_number", "has_date",
-    *(f"wh_{w}" for w in WH_TYPES),
+    "s_cos", "s_cos_gap", "s_cos_rank", "c_cos", "c_rank_inv", "c_bm25_rel", "overlap",
+    "overlap_gap", "overlap_rank", "coverage", "bigrams", "ctx_overlap", "ctx_cos",
+    "title_overlap", "chunk_overlap", "doc_best_cos", "doc_hits", "novel_caps",
+    "novel_number", "has_date", "novel_terms", *(f"wh_{w}" for w in WH_TYPES),
     "who_caps", "where_caps", "what_caps", "when_date", "howmany_number", "what_number",
     "log_words", "short", "pronoun_start", "doc_first", "chunk_first", "in_period",
     "undated", "log_days_before", "after_asked", "top_doc", "s_cos_x_overlap",
+    "question_words",
 )  # fmt: skip
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1 for the largest value, 1/2 for the next, ... (ties share the better rank)."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.float32)
+    ranks[order] = np.arange(1, len(values) + 1)
+    return 1.0 / ranks
 
 
 def featurize(
@@ -87,43 +97,68 @@ def featurize(
     asked: date | None,
 ) -> np.ndarray:
     """One row of features per candidate, in the order of FEATURES."""
+    if not cands:
+        return np.zeros((0, len(FEATURES)), dtype=np.float32)
     lex = retriever.lexical
-    q_terms = list(dict.fromkeys(lex.terms(info.text)))
-    q_weight = sum(lex.idf(t) for t in q_terms) or 1.0
-    q_bigrams = set(zip(q_terms, q_terms[1:], strict=False))
-    q_caps = _caps(info.text)
-    q_numbers = _numbers(info.text)
     index = retriever.index
-    s_cos = index.sentence_vectors[[c.row for c in cands]] @ qvec if cands else np.zeros(0)
-    max_bm25 = max((c.hit.lexical for c in cands), default=0.0) or 1.0
-    top_doc = cands[0].hit.doc_id if cands else ""
-    wh = [float(info.wh == w) for w in WH_TYPES]
-    rows = []
-    overlaps = []
-    chunk_cache: dict[int, tuple[float, float]] = {}
-    for c in cands:
-        terms = lex.terms(c.text)
-        tset = set(terms)
-        overlaps.append(sum(lex.idf(t) for t in q_terms if t in tset) / q_weight)
-    best_cos = float(s_cos.max()) if len(s_cos) else 0.0
-    best_overlap = max(overlaps, default=0.0)
+    q_terms = list(dict.fromkeys(lex.terms(info.text)))
+    q_idf = {t: lex.idf(t) for t in q_terms}
+    q_weight = sum(q_idf.values()) or 1.0
+    q_bigrams = set(zip(q_terms, q_terms[1:], strict=False))
+    q_caps, q_numbers = _caps(info.text), _numbers(info.text)
+
+    def overlap(terms: set[str]) -> float:
+        return sum(w for t, w in q_idf.items() if t in terms) / q_weight
+
+    s_cos = index.sentence_vectors[[c.row for c in cands]] @ qvec
+    term_lists = [lex.terms(c.text) for c in cands]
+    term_sets = [set(t) for t in term_lists]
+    overlaps = np.array([overlap(t) for t in term_sets], dtype=np.float32)
+    coverage = np.array([len(t & set(q_terms)) / max(1, len(q_terms)) for t in term_sets])
+
+    # Context: the sentence with its neighbours in the same chunk.
+    ctx_overlap, ctx_cos = np.zeros(len(cands)), np.zeros(len(cands))
+    chunk_feats: dict[int, tuple[float, float]] = {}
     for i, c in enumerate(cands):
-        text = c.text
-        hit = c.hit
-        if hit.position not in chunk_cache:
-            title_terms = set(lex.terms(hit.title))
-            chunk_terms = set(lex.terms(hit.text)) | title_terms
-            chunk_cache[hit.position] = (
-                sum(lex.idf(t) for t in q_terms if t in title_terms) / q_weight,
-                sum(lex.idf(t) for t in q_terms if t in chunk_terms) / q_weight,
+        pos = c.hit.position
+        rows = index.sentence_rows(pos)
+        chunk = index.chunks[pos]
+        lo, hi = max(0, c.index_in_chunk - 1), min(len(rows), c.index_in_chunk + 2)
+        window = chunk.text[chunk.sentences[lo][0] : chunk.sentences[hi - 1][1]]
+        ctx_overlap[i] = overlap(set(lex.terms(window)))
+        ctx_vec = index.sentence_vectors[rows.start + lo : rows.start + hi].mean(axis=0)
+        ctx_cos[i] = float(ctx_vec @ qvec / (np.linalg.norm(ctx_vec) or 1.0))
+        if pos not in chunk_feats:
+            title_terms = set(lex.terms(c.hit.title))
+            chunk_feats[pos] = (
+                overlap(title_terms),
+                overlap(set(lex.terms(chunk.text)) | title_terms),
             )
-        title_overlap, chunk_overlap = chunk_cache[hit.position]
-        terms = lex.terms(text)
-        bigrams = set(zip(terms, terms[1:], strict=False))
-        novel_caps = len(_caps(text) - q_caps - {text.split()[0].lower().strip(".'’")})
+    doc_best: dict[str, float] = {}
+    doc_hits: dict[str, int] = {}
+    for i, c in enumerate(cands):
+        doc_best[c.hit.doc_id] = max(doc_best.get(c.hit.doc_id, -1.0), float(s_cos[i]))
+    for pos in {c.hit.position for c in cands}:
+        d = index.chunks[pos].doc_id
+        doc_hits[d] = doc_hits.get(d, 0) + 1
+
+    best_cos, best_overlap = float(s_cos.max()), float(overlaps.max())
+    cos_rank, overlap_rank = _ranks(s_cos), _ranks(overlaps + 1e-3 * s_cos)
+    max_bm25 = max(c.hit.lexical for c in cands) or 1.0
+    top_doc = cands[0].hit.doc_id
+    wh = {w: float(info.wh == w) for w in WH_TYPES}
+    what = wh["what"] + wh["other"]
+    q_words = math.log1p(len(info.text.split())) / 4
+    rows_out = []
+    for i, c in enumerate(cands):
+        text, hit = c.text, c.hit
+        title_overlap, chunk_overlap = chunk_feats[hit.position]
+        bigrams = set(zip(term_lists[i], term_lists[i][1:], strict=False))
+        first_word = text.split()[0].lower().strip(".'’\"“") if text.split() else ""
+        caps = min(len(_caps(text) - q_caps - {first_word}), 5) / 5
         novel_number = float(bool(_numbers(text) - q_numbers))
         has_date = float(bool(_DATE_WORDS.search(text)))
-        caps = min(novel_caps, 5) / 5
+        novel_terms = len(term_sets[i] - set(q_terms)) / max(1, len(term_sets[i]))
         n_words = len(text.split())
         period = info.period
         in_period = float(
@@ -134,61 +169,83 @@ def featurize(
         days = None
         if asked is not None and hit.date is not None:
             days = (asked - date.fromisoformat(hit.date)).days
-        rows.append([
-            float(s_cos[i]), float(s_cos[i]) - best_cos, hit.dense, 1.0 / hit.rank,
-            hit.lexical / max_bm25, overlaps[i], overlaps[i] - best_overlap,
-            len(bigrams & q_bigrams) / max(1, len(q_bigrams)), title_overlap, chunk_overlap,
-            caps, novel_number, has_date, *wh,
-            wh[2] * caps, wh[3] * caps, (wh[6] + wh[7]) * caps, wh[1] * has_date,
-            wh[0] * novel_number, (wh[6] + wh[7]) * novel_number,
+        rows_out.append([
+            float(s_cos[i]), float(s_cos[i]) - best_cos, cos_rank[i], hit.dense, 1.0 / hit.rank,
+            hit.lexical / max_bm25, overlaps[i], overlaps[i] - best_overlap, overlap_rank[i],
+            coverage[i], len(bigrams & q_bigrams) / max(1, len(q_bigrams)), ctx_overlap[i],
+            ctx_cos[i], title_overlap, chunk_overlap, doc_best[hit.doc_id],
+            min(doc_hits[hit.doc_id], 5) / 5, caps, novel_number, has_date, novel_terms,
+            *wh.values(),
+            wh["who"] * caps, wh["where"] * caps, what * caps, wh["when"] * has_date,
+            wh["how_many"] * novel_number, what * novel_number,
             math.log1p(n_words) / 4, float(n_words < 6), float(bool(_PRONOUN_START.match(text))),
             float(index.chunks[hit.position].start == 0 and c.index_in_chunk == 0),
             float(c.index_in_chunk == 0), in_period, float(hit.date is None),
             math.log1p(max(days, 0)) / 8 if days is not None else 0.0,
             float(days is not None and days < 0), float(hit.doc_id == top_doc),
-            float(s_cos[i]) * overlaps[i],
+            float(s_cos[i]) * float(overlaps[i]), q_words,
         ])  # fmt: skip
-    return np.asarray(rows, dtype=np.float32).reshape(len(cands), len(FEATURES))
+    return np.asarray(rows_out, dtype=np.float32)
 
 
 @dataclass(frozen=True)
 class Ranker:
-    """A logistic model over standardised features: P(sentence holds the answer)."""
+    """Scores candidate sentences with a small two-layer network, trained listwise so
+    that the answer-bearing sentence of a question scores highest; a logistic calibration
+    of the top score (and its margin over the next) gives the answer's confidence."""
 
     mean: np.ndarray
     scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
-    threshold: float = 0.0  # calibrated abstain threshold on the probability
+    w1: np.ndarray  # hidden x features
+    b1: np.ndarray
+    w2: np.ndarray  # hidden
+    b2: float
+    calibration: tuple[float, float, float] = (1.0, 0.0, 0.0)  # top, margin, bias
+    threshold: float = 0.5  # abstain below this confidence
+    neighbour_margin: float = 1.0  # score gap within which an adjacent sentence is quoted too
 
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
-        z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        h = np.maximum(((features - self.mean) / self.scale) @ self.w1.T + self.b1, 0.0)
+        return h @ self.w2 + self.b2
+
+    def confidence(self, scores: np.ndarray) -> float:
+        """Calibrated probability that the top-scored sentence holds the answer."""
+        if len(scores) == 0:
+            return 0.0
+        top = np.sort(scores)[::-1]
+        margin = float(top[0] - top[1]) if len(top) > 1 else 5.0
+        a, b, c = self.calibration
+        return float(1.0 / (1.0 + math.exp(-(a * float(top[0]) + b * margin + c))))
 
     def save(self, path: Path, extra: dict[str, object] | None = None) -> None:
         data = {
             "features": list(FEATURES),
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept,
+            "w1": self.w1.tolist(),
+            "b1": self.b1.tolist(),
+            "w2": self.w2.tolist(),
+            "b2": self.b2,
+            "calibration": list(self.calibration),
             "threshold": self.threshold,
+            "neighbour_margin": self.neighbour_margin,
             **(extra or {}),
         }
-        path.write_text(json.dumps(data, indent=1) + "\n")
+        path.write_text(json.dumps(data) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> Ranker:
         data = json.loads(path.read_text())
-        if data["features"] != list(FEATURES):
+        if data.get("features") != list(FEATURES):
             raise ValueError(f"{path} was fitted on other features; run bench/train_ranker.py")
+        f32 = np.float32
         return cls(
-            np.asarray(data["mean"], np.float32),
-            np.asarray(data["scale"], np.float32),
-            np.asarray(data["coef"], np.float32),
-            float(data["intercept"]),
-            float(data.get("threshold", 0.0)),
-        )
+            np.asarray(data["mean"], f32), np.asarray(data["scale"], f32),
+            np.asarray(data["w1"], f32), np.asarray(data["b1"], f32),
+            np.asarray(data["w2"], f32), float(data["b2"]),
+            tuple(data["calibration"]), float(data["threshold"]),
+            float(data.get("neighbour_margin", 1.0)),
+        )  # fmt: skip
 
 
 RANKER_PATH = Path(__file__).with_name("ranker.json")

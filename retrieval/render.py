@@ -207,9 +207,13 @@ def format_answer(answer: Answer, *, limit: int = DISCORD_LIMIT) -> str:
     hint = _hint(answer)
     sources = _unique(answer.sources)[:_MAX_SOURCES]
 
+    # A "when" question is answered by the date of the story that reports it.
+    lead = f"**{escape_markdown(answer.date)}**\n" if answer.answer_type == "when" and answer.date else ""
+
     def render(keep: int, n_sources: int) -> str:
         quote_text, quote_span = _clip_quote(text, span, keep)
-        return _assemble(_quote(quote_text, quote_span), sources[:n_sources], hint, "Sources:")
+        head = lead + _quote(quote_text, quote_span)
+        return _assemble(head, sources[:n_sources], hint, "Sources:")
 
     # Escaping never shortens text, so more than ``limit`` characters of quote never fit.
     full = min(len(text), limit)

@@ -12,6 +12,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 
 import bm25s
 import numpy as np
@@ -45,6 +46,22 @@ class Hit:
     date: str | None
     url: str | None
     position: int  # row in the index
+
+
+def _day_number(iso: str | None) -> int:
+    return date.fromisoformat(iso).toordinal() if iso else 0
+
+
+def _masked_top(scores: np.ndarray, mask: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """Exact top-k of the allowed rows (a date period rules out the rest)."""
+    allowed = np.flatnonzero(mask)
+    if len(allowed) == 0:
+        return []
+    sub = scores[allowed]
+    k = min(k, len(sub))
+    top = np.argpartition(-sub, k - 1)[:k]
+    top = top[np.argsort(-sub[top], kind="stable")]
+    return [(int(allowed[i]), float(sub[i])) for i in top]
 
 
 class Lexical:
@@ -94,8 +111,9 @@ class Retriever:
             for c in index.chunks
         ]
         self.lexical = Lexical(texts)
-        self._dates = np.array(
-            [index.docs[c.doc_id].date or "" for c in index.chunks], dtype=object
+        # Document dates as ISO day numbers (0 = undated), for fast period masks.
+        self._days = np.array(
+            [_day_number(index.docs[c.doc_id].date) for c in index.chunks], dtype=np.int32
         )
 
     def embed_question(self, question: str) -> np.ndarray:
@@ -106,12 +124,12 @@ class Retriever:
         excludes documents dated outside it; undated documents stay eligible."""
         if since is None and until is None:
             return None
-        mask = np.ones(len(self._dates), dtype=bool)
-        dated = self._dates != ""
+        dated = self._days > 0
+        mask = np.ones(len(self._days), dtype=bool)
         if since is not None:
-            mask &= ~dated | (self._dates >= since)
+            mask &= ~dated | (self._days >= _day_number(since))
         if until is not None:
-            mask &= ~dated | (self._dates <= until)
+            mask &= ~dated | (self._days <= _day_number(until))
         return mask
 
     def search(
@@ -132,11 +150,12 @@ class Retriever:
         mask = self.date_mask(since, until)
         cand = min(n, max(CANDIDATES, k))
         # With a date filter, search wider so that enough candidates survive the filter.
-        dense_k = n if mask is not None else cand
-        dense_hits = search_vectors(self.index, qvec[None, :], dense_k)[0]
+        if mask is None:
+            dense_hits = search_vectors(self.index, qvec[None, :], cand)[0]
+        else:
+            dense_hits = _masked_top(self.index.vectors @ qvec, mask, cand)
         lex = self.lexical.scores(question)
         if mask is not None:
-            dense_hits = [(i, s) for i, s in dense_hits if mask[i]]
             lex = np.where(mask, lex, 0.0)
         dense_hits = dense_hits[:cand]
         lex_top = np.argsort(-lex, kind="stable")[:cand]

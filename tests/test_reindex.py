@@ -293,14 +293,16 @@ def _spawn(crash: Crash) -> subprocess.Popen[str]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
 
 
-def _kill_during_embedding(crash: Crash) -> None:
-    """SIGKILL half a second after the child logs that its model is loaded."""
+def _kill_during_embedding(crash: Crash, old_version: str | None) -> None:
+    """SIGKILL a moment after the child logs that its model is loaded (it then embeds)."""
     assert crash.proc is not None and crash.proc.stderr is not None
     for line in crash.proc.stderr:
         if "loaded model" in line:
-            time.sleep(0.5)
-            crash.saw = "embedding"
+            time.sleep(0.3)
             crash.proc.send_signal(signal.SIGKILL)
+            versions = crash.settings.index_dir / "versions"
+            publishing = [p for p in versions.iterdir() if p.name != old_version]
+            crash.saw = "publishing" if publishing else "embedding"
             break
     crash.proc.stderr.read()
 
@@ -355,7 +357,9 @@ def test_sigkill_at_any_point_leaves_the_previous_index_serving(
     for crash in crashes:  # all at once: each pays the interpreter's start-up, in parallel
         crash.proc = _spawn(crash)
         if crash.name == "killed-while-embedding":
-            watchers.append(threading.Thread(target=_kill_during_embedding, args=(crash,)))
+            watchers.append(
+                threading.Thread(target=_kill_during_embedding, args=(crash, old_version))
+            )
         elif crash.name == "killed-at-tmp-folder":
             watchers.append(threading.Thread(target=_kill_when_a_version_is_being_written,
                                              args=(crash,)))  # fmt: skip
@@ -365,7 +369,11 @@ def test_sigkill_at_any_point_leaves_the_previous_index_serving(
     for thread, crash in zip(watchers, crashes, strict=True):
         thread.join(120)
         assert crash.proc is not None
-        assert crash.proc.wait(120) == -signal.SIGKILL, crash.name
+        code = crash.proc.wait(120)
+        if crash.name == "killed-at-tmp-folder":  # a race the child may win by finishing
+            assert code in (0, -signal.SIGKILL)
+        else:
+            assert code == -signal.SIGKILL, crash.name
 
     for crash in crashes:
         s = crash.settings
@@ -376,7 +384,8 @@ def test_sigkill_at_any_point_leaves_the_previous_index_serving(
             assert not switched, crash.name
         left = sorted(p.name for p in (s.index_dir / "versions").iterdir())
         if crash.name == "killed-while-embedding":
-            assert crash.saw == "embedding" and left == [old_version]
+            assert crash.saw == "embedding", "embedding ended within 0.3 s: add documents"
+            assert left == [old_version]
         if crash.name == "writing-files":
             assert any(n.endswith(".tmp") for n in left)  # the half-written version
         if crash.name == "before-switch":  # a finished version nobody points to
@@ -497,7 +506,7 @@ def corpus_watcher(
     base: Settings, model: SentenceTransformer
 ) -> Iterator[tuple[CorpusWatcher, list[BuildReport]]]:
     reports: list[BuildReport] = []
-    watcher = CorpusWatcher(base, interval=0.1, debounce=0.4, model=model, on_build=reports.append)
+    watcher = CorpusWatcher(base, interval=0.1, debounce=0.5, model=model, on_build=reports.append)
     stop = threading.Event()
     thread = threading.Thread(target=watcher.run, args=(stop,))
     thread.start()
@@ -516,7 +525,7 @@ def test_corpus_watcher_rebuilds_once_per_burst_of_changes(
     assert (reports[0].unchanged, reports[0].chunks_embedded) == (5, 0)
 
     (base.corpus_dir / NEW_ID).write_text(NEW_STORY, encoding="utf-8")
-    time.sleep(0.15)
+    time.sleep(0.1)  # well within the debounce: both files make one build
     (base.corpus_dir / "901_copy.txt").write_text(
         NEW_STORY.replace("Quillmere", "Ostrava"), "utf-8"
     )
