@@ -29,7 +29,13 @@ sys.path.insert(0, str(REPO))
 
 from retrieval.answer import gather, pick, quote  # noqa: E402
 from retrieval.evaluate import hit, read_questions  # noqa: E402
-from retrieval.features import FEATURES, RANKER_PATH, Ranker, featurize  # noqa: E402
+from retrieval.features import (  # noqa: E402
+    FEATURES,
+    RANKER_PATH,
+    Ranker,
+    calibration_inputs,
+    featurize,
+)
 from retrieval.qa import QA  # noqa: E402
 from retrieval.settings import load_settings  # noqa: E402
 
@@ -85,19 +91,12 @@ def train(xs: list[np.ndarray], ys: list[np.ndarray], mean: np.ndarray, scale: n
     return Ranker(mean, scale, w1, b1, w2, b2)
 
 
-def top_and_margin(ranker: Ranker, x: np.ndarray) -> tuple[int, float, float]:
-    s = ranker.scores(x)
-    order = np.argsort(-s)
-    margin = float(s[order[0]] - s[order[1]]) if len(s) > 1 else 5.0
-    return int(order[0]), float(s[order[0]]), margin
-
-
-def calibrate(tops: np.ndarray, margins: np.ndarray, hits: np.ndarray) -> tuple[float, float, float]:
+def calibrate(inputs: np.ndarray, hits: np.ndarray) -> tuple[float, ...]:
+    """Logistic regression of "the top sentence holds the answer" on calibration inputs."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(max_iter=1000).fit(np.c_[tops, margins], hits)
-    a, b = model.coef_[0]
-    return float(a), float(b), float(model.intercept_[0])
+    model = LogisticRegression(max_iter=1000).fit(inputs, hits)
+    return (*(float(w) for w in model.coef_[0]), float(model.intercept_[0]))
 
 
 def choose_neighbour_margin(qa: QA, rows, cv_scores, answered, names,  # type: ignore[no-untyped-def]
@@ -105,7 +104,7 @@ def choose_neighbour_margin(qa: QA, rows, cv_scores, answered, names,  # type: i
     """The widest score margin for quoting an adjacent sentence too that keeps the median
     answer within ``max_median`` words on every set (answers as the engine words them)."""
     best_margin, best_hits = 0.0, np.zeros(len(rows), dtype=bool)
-    for margin in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0):
+    for margin in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0):
         line = []
         ok = True
         hits = np.zeros(len(rows), dtype=bool)
@@ -142,6 +141,8 @@ def main() -> int:
                         help="answered rate the abstain threshold is set for")  # fmt: skip
     parser.add_argument("--cache", type=Path, default=Path("/tmp/newsqa-gathered.pkl"))
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--gold-only", action=argparse.BooleanOptionalAction, default=True,
+                        help="train on answer sentences of the gold document only")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -153,35 +154,39 @@ def main() -> int:
     qa = QA.open(settings, ranker=placeholder)
     rows = gathered(qa, args.cache)
     names = np.array([name for name, _, _ in rows])
-    xs, ys = [], []
+    xs, ys, targets = [], [], []
     for _, q, g in rows:
         xs.append(featurize(g.info, g.qvec, qa.retriever, g.candidates, g.asked))
         ys.append(np.array([hit(c.text, q.answers) for c in g.candidates], dtype=bool))
+        # Train on answer-bearing sentences of the gold document when it was retrieved:
+        # a short answer ("two", "1961") also turns up by chance in unrelated sentences.
+        gold = np.array([c.hit.doc_id == q.doc_id for c in g.candidates], dtype=bool)
+        targets.append(ys[-1] & gold if args.gold_only and (ys[-1] & gold).any() else ys[-1])
     allx = np.concatenate([x for x in xs if len(x)])
     mean, scale = allx.mean(0), allx.std(0)
     scale[scale == 0] = 1.0
 
     fold = np.random.default_rng(0).integers(0, args.folds, len(rows))
     cv_scores: list[np.ndarray] = [np.zeros(0)] * len(rows)
-    tops, margins = np.zeros(len(rows)), np.zeros(len(rows))
+    inputs = np.zeros((len(rows), 5))
     hits = np.zeros(len(rows), dtype=bool)
     started = time.perf_counter()
     for k in range(args.folds):
         train_ids = [i for i in range(len(rows)) if fold[i] != k]
-        ranker = train([xs[i] for i in train_ids], [ys[i] for i in train_ids], mean, scale,
+        ranker = train([xs[i] for i in train_ids], [targets[i] for i in train_ids], mean, scale,
                        args.hidden, args.epochs)  # fmt: skip
         for i in np.flatnonzero(fold == k):
             if len(xs[i]):
                 cv_scores[i] = ranker.scores(xs[i])
-                best, tops[i], margins[i] = top_and_margin(ranker, xs[i])
-                hits[i] = ys[i][best]
+                inputs[i] = calibration_inputs(cv_scores[i], xs[i])
+                hits[i] = ys[i][int(np.argmax(cv_scores[i]))]
             else:
-                tops[i], margins[i] = -10.0, 0.0
+                inputs[i] = (-10.0, 0.0, 0.0, 0.0, 0.0)
     print(f"cross-validation trained in {time.perf_counter() - started:.0f}s")
 
     # Calibrate confidence on the held-out fold outputs, then set the threshold.
-    calib = calibrate(tops, margins, hits)
-    conf = 1 / (1 + np.exp(-(calib[0] * tops + calib[1] * margins + calib[2])))
+    calib = calibrate(inputs, hits)
+    conf = 1 / (1 + np.exp(-(inputs @ np.array(calib[:-1]) + calib[-1])))
     # One threshold for every set, low enough that each answers at least --answered.
     threshold = min(float(np.quantile(conf[names == n], 1 - args.answered)) for n in SETS)
     answered = conf >= threshold
@@ -200,7 +205,7 @@ def main() -> int:
     print(f"cross-validated ({args.folds} folds by question), threshold {threshold:.3f}:")
     print(json.dumps(report, indent=1))
 
-    final = train(xs, ys, mean, scale, args.hidden, args.epochs)
+    final = train(xs, targets, mean, scale, args.hidden, args.epochs)
     final = replace(final, calibration=calib, threshold=threshold, neighbour_margin=neighbour)
     if not args.no_write:
         final.save(RANKER_PATH, {"cross_validated": report, "hidden": args.hidden,

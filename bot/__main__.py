@@ -16,6 +16,7 @@ from retrieval.errors import ConfigError, IndexMissingError, NewsQAError
 from retrieval.qa import QA
 from retrieval.settings import Settings
 
+from .answering import watch_index
 from .client import NewsBot, use_endpoints
 from .console import run_console
 from .settings import BotSettings, load_bot_settings
@@ -116,9 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NewsQAError as exc:
         log.error("%s", exc)
         return 1
-    if settings.token is None or args.console:
-        return run_console(qa, sys.stdin, sys.stdout)
-    return run_bot(settings, qa)
+    watcher = watch_index(qa, settings.watch_seconds)
+    try:
+        if settings.token is None or args.console:
+            return run_console(qa, sys.stdin, sys.stdout)
+        return run_bot(settings, qa)
+    finally:
+        if watcher is not None:
+            watcher.stop()  # the event loop has ended: blocking here holds nothing up
 
 
 if __name__ == "__main__":

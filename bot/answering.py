@@ -1,8 +1,9 @@
 """Answering questions for people, independent of Discord: shared by the bot and the console.
 
 Turns a question into the reply text (or a short message for a bad question or an error),
-runs the CPU-bound engine in worker threads with a bounded number in flight, and keeps the
-small bits of state the bot needs: per-user cooldowns and recent answers for feedback.
+runs the CPU-bound engine in worker threads with a bounded number in flight, starts the
+watcher that swaps newly published index versions in, and keeps the small bits of state the
+bot needs: per-user cooldowns and recent answers for feedback.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from retrieval.answer import Answer
 from retrieval.errors import BadQuestionError, NewsQAError
 from retrieval.qa import QA
 from retrieval.render import format_answer
+from retrieval.watch import IndexWatcher
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,29 @@ class Answerer:
     @property
     def version(self) -> str:
         return self.qa.version
+
+
+def watch_index(qa: QA, seconds: float) -> IndexWatcher | None:
+    """Start swapping newly published index versions into ``qa``; None if ``seconds`` is 0.
+
+    The watcher polls in a daemon thread, so it never touches the event loop; stop it with
+    ``watcher.stop()``, which may wait for a load in progress (from the event loop, run it
+    with ``asyncio.to_thread``).
+    """
+    if seconds <= 0:
+        return None
+    return IndexWatcher(qa, seconds, on_reload=lambda version: _swapped(qa, version)).start()
+
+
+def _swapped(qa: QA, version: str) -> None:
+    # Runs on the watcher's thread, after the swap: logging is all there is left to do.
+    manifest = qa.retriever.index.manifest
+    log.info(
+        "index version %s swapped in: %d documents, %d chunks",
+        version,
+        manifest.documents,
+        manifest.chunks,
+    )
 
 
 class Cooldown:

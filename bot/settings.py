@@ -21,6 +21,7 @@ class BotSettings:
     cooldown_seconds: float = 5.0
     max_concurrent: int = 4
     command_guild_id: int | None = None  # sync slash commands to one guild (instant) or global
+    watch_seconds: float = 5.0  # how often to look for a new index version; 0: never
     api_base: str | None = None  # tests and self-hosted gateways only
     gateway_url: str | None = None  # tests and self-hosted gateways only
 
@@ -67,6 +68,7 @@ def bot_settings_from(env: Mapping[str, str]) -> BotSettings:
         cooldown_seconds=_number(env, "DISCORD_COOLDOWN_SECONDS", 5.0, 0),
         max_concurrent=int(_number(env, "DISCORD_MAX_CONCURRENT", 4, 1)),
         command_guild_id=int(guild) if guild else None,
+        watch_seconds=_number(env, "NEWSQA_WATCH_SECONDS", 5.0, 0),
         api_base=_url(env, "DISCORD_API_BASE", ("http://", "https://")),
         gateway_url=_url(env, "DISCORD_GATEWAY_URL", ("ws://", "wss://")),
     )

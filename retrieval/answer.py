@@ -217,7 +217,9 @@ def gather(
     if asked is not None and (hi is None or hi > asked.isoformat()):
         hi = asked.isoformat()
     qvec = retriever.embed_question(question)
-    hits = retriever.search(question, PASSAGES, since=lo, until=hi, qvec=qvec)
+    # Recent stories are preferred unless the question names its own period.
+    recent_to = asked if info.period is None or info.period.relative else None
+    hits = retriever.search(question, PASSAGES, since=lo, until=hi, qvec=qvec, recent_to=recent_to)
     if not hits and (lo, hi) != (since, until):
         hits = retriever.search(question, PASSAGES, since=since, until=until, qvec=qvec)
     return Gathered(info, asked, qvec, hits, candidates(retriever, hits[:CANDIDATE_CHUNKS]))
@@ -240,9 +242,10 @@ def answer_question(
     passages = tuple(Passage(h.doc_id, h.chunk_id, h.score) for h in hits)
     if not cands:
         return Answer(question, None, _sources(hits, 3), 0.0, True, passages)
-    scores = ranker.scores(featurize(g.info, g.qvec, retriever, cands, g.asked))
+    features = featurize(g.info, g.qvec, retriever, cands, g.asked)
+    scores = ranker.scores(features)
     best_i = int(np.argmax(scores))
-    best, confidence = cands[best_i], ranker.confidence(scores)
+    best, confidence = cands[best_i], ranker.confidence(scores, features)
     if confidence < threshold:
         return Answer(question, None, _sources(hits, 3), confidence, True, passages)
     best_i, partner_i = pick(scores, cands, ranker.neighbour_margin)

@@ -33,6 +33,7 @@ def add_answer_commands(sub: Any, common: Adder, date_args: Adder) -> None:
                     help="questions JSONL with answers and doc_id (repeatable)")  # fmt: skip
     sp.add_argument("--plot", type=Path, help="draw answered rate against hit rate to this PNG")
     sp.add_argument("--limit", type=int, help="only the first N questions of each file")
+    date_args(sp)
     sp.set_defaults(func=cmd_eval)
 
 
@@ -114,7 +115,7 @@ def explain(qa: Any, question: str, asked: datetime, since: str | None, until: s
     if g.candidates:
         x = featurize(g.info, g.qvec, qa.retriever, g.candidates, g.asked)
         p = qa.ranker.scores(x)
-        conf = qa.ranker.confidence(p)
+        conf = qa.ranker.confidence(p, x)
         lines.append(f"sentences (ranker score; confidence {conf:.3f}, "
                      f"threshold {qa.threshold:.3f}):")  # fmt: skip
         cos, ov = FEATURES.index("s_cos"), FEATURES.index("overlap")

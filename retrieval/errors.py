@@ -9,6 +9,10 @@ class ConfigError(NewsQAError):
     """A setting is missing or malformed."""
 
 
+class UnreadableFileError(NewsQAError):
+    """A corpus file is binary, not UTF-8, empty or unreadable; ``str(err)`` is the reason."""
+
+
 class TokenizerError(NewsQAError):
     """tiktoken's rank file is missing or does not match its expected hash."""
 

@@ -157,7 +157,8 @@ def featurize(
         first_word = text.split()[0].lower().strip(".'’\"“") if text.split() else ""
         caps = min(len(_caps(text) - q_caps - {first_word}), 5) / 5
         novel_number = float(bool(_numbers(text) - q_numbers))
-        has_date = float(bool(_DATE_WORDS.search(text)))
+        # A dated news story answers "when" with its date, wherever the sentence is silent.
+        has_date = float(bool(_DATE_WORDS.search(text)) or (info.wh == "when" and bool(hit.date)))
         novel_terms = len(term_sets[i] - set(q_terms)) / max(1, len(term_sets[i]))
         n_words = len(text.split())
         period = info.period
@@ -188,6 +189,17 @@ def featurize(
     return np.asarray(rows_out, dtype=np.float32)
 
 
+_CALIBRATION_FEATURES = [FEATURES.index(n) for n in ("s_cos", "overlap", "c_cos")]
+
+
+def calibration_inputs(scores: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Top score, its margin over the next, and the top sentence's match features."""
+    order = np.argsort(-scores)
+    top = float(scores[order[0]])
+    margin = top - float(scores[order[1]]) if len(scores) > 1 else 5.0
+    return np.array([top, min(margin, 5.0), *features[order[0], _CALIBRATION_FEATURES]])
+
+
 @dataclass(frozen=True)
 class Ranker:
     """Scores candidate sentences with a small two-layer network, trained listwise so
@@ -200,7 +212,7 @@ class Ranker:
     b1: np.ndarray
     w2: np.ndarray  # hidden
     b2: float
-    calibration: tuple[float, float, float] = (1.0, 0.0, 0.0)  # top, margin, bias
+    calibration: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # see calibration_inputs
     threshold: float = 0.5  # abstain below this confidence
     neighbour_margin: float = 1.0  # score gap within which an adjacent sentence is quoted too
 
@@ -208,14 +220,18 @@ class Ranker:
         h = np.maximum(((features - self.mean) / self.scale) @ self.w1.T + self.b1, 0.0)
         return h @ self.w2 + self.b2
 
-    def confidence(self, scores: np.ndarray) -> float:
-        """Calibrated probability that the top-scored sentence holds the answer."""
+    def confidence(self, scores: np.ndarray, features: np.ndarray) -> float:
+        """Calibrated probability that the top-scored sentence holds the answer.
+
+        The ranker's scores only order one question's sentences; whether the best of them
+        answers at all also depends on how well it matches the question, so the calibration
+        sees the top score and margin together with the best sentence's similarity, term
+        overlap and passage similarity. Out-of-corpus questions fall below the threshold.
+        """
         if len(scores) == 0:
             return 0.0
-        top = np.sort(scores)[::-1]
-        margin = float(top[0] - top[1]) if len(top) > 1 else 5.0
-        a, b, c = self.calibration
-        return float(1.0 / (1.0 + math.exp(-(a * float(top[0]) + b * margin + c))))
+        z = float(np.dot(self.calibration[:-1], calibration_inputs(scores, features)))
+        return float(1.0 / (1.0 + math.exp(-(z + self.calibration[-1]))))
 
     def save(self, path: Path, extra: dict[str, object] | None = None) -> None:
         data = {

@@ -43,6 +43,7 @@ class Period:
     since: str | None
     until: str | None
     phrase: str
+    relative: bool = False  # resolved against the asking time ("this week")
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,11 @@ def relative_period(phrase: str, asked: date) -> Period:
     elif "month" in p or p == "recently":
         start = asked - timedelta(days=35)
     elif p.startswith(("last", "previous")) and "year" in p:
-        return Period(_iso(date(asked.year - 1, 1, 1)), _iso(date(asked.year - 1, 12, 31)), phrase)
+        last_year = asked.year - 1
+        return Period(_iso(date(last_year, 1, 1)), _iso(date(last_year, 12, 31)), phrase, True)
     else:  # this year, so far this year
         start = date(asked.year, 1, 1)
-    return Period(_iso(start), _iso(asked), phrase)
+    return Period(_iso(start), _iso(asked), phrase, True)
 
 
 def explicit_period(question: str) -> Period | None:

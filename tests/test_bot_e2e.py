@@ -80,6 +80,7 @@ async def world(bot_index: Settings) -> AsyncIterator[World]:
         "DISCORD_ADMIN_ROLE": emu.admin_role_id,
         "DISCORD_COOLDOWN_SECONDS": "60",
         "DISCORD_MAX_CONCURRENT": "4",
+        "NEWSQA_WATCH_SECONDS": "0",  # /reload alone swaps versions here (see test_bot_reload)
         "NEWSQA_CORPUS_DIR": str(bot_index.corpus_dir),
         "NEWSQA_INDEX_DIR": str(bot_index.index_dir),
     }
@@ -398,6 +399,12 @@ async def test_admin_reload_swaps_index_without_dropping_questions(world: World)
     )
     await world.emu.wait_until(lambda: bool(world.emu.followups(inter)), timeout=30)
     assert world.emu.followups(inter)[0].json["content"].startswith("Already up to date")
+
+
+async def test_no_watcher_runs_when_watching_is_off(world: World) -> None:
+    """NEWSQA_WATCH_SECONDS=0: no watcher starts, so only /reload swaps versions in."""
+    assert world.bot.find(r"engine ready")
+    assert not world.bot.find(r"for new index versions|swapped in")
 
 
 async def test_logs_never_contain_the_token(world: World) -> None:

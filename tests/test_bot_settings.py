@@ -22,6 +22,7 @@ def test_defaults_without_token_mean_console(tmp_path: Path) -> None:
     assert s.admin_role is None and s.command_guild_id is None
     assert s.api_base is None and s.gateway_url is None
     assert s.cooldown_seconds == 5.0 and s.max_concurrent == 4
+    assert s.watch_seconds == 5.0
     assert s.retrieval.corpus_dir == Path("corpus")
 
 
@@ -37,6 +38,7 @@ def test_all_variables_are_read(tmp_path: Path) -> None:
         "DISCORD_API_BASE": "http://127.0.0.1:1/api/v10/",
         "DISCORD_GATEWAY_URL": "ws://127.0.0.1:1/gateway",
         "NEWSQA_INDEX_DIR": str(tmp_path),
+        "NEWSQA_WATCH_SECONDS": "0.5",
     }
     s = load_bot_settings(env, env_file=None)
     assert s.token == "abc.def"
@@ -47,6 +49,8 @@ def test_all_variables_are_read(tmp_path: Path) -> None:
     assert s.api_base == "http://127.0.0.1:1/api/v10"
     assert s.gateway_url == "ws://127.0.0.1:1/gateway"
     assert s.retrieval.index_dir == tmp_path
+    assert s.watch_seconds == 0.5
+    assert load_bot_settings({"NEWSQA_WATCH_SECONDS": "0"}, None).watch_seconds == 0
     assert load_bot_settings({"DISCORD_ADMIN_ROLE": "Moderators"}, None).admin_role == "Moderators"
 
 
@@ -72,6 +76,8 @@ def test_token_is_not_in_repr() -> None:
         ("DISCORD_MAX_CONCURRENT", "0"),
         ("DISCORD_GUILD_ID", "my-server"),
         ("DISCORD_GATEWAY_URL", "http://not-a-websocket"),
+        ("NEWSQA_WATCH_SECONDS", "-1"),
+        ("NEWSQA_WATCH_SECONDS", "often"),
     ],
 )
 def test_malformed_values_name_the_variable(name: str, value: str) -> None:

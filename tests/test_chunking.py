@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -11,7 +12,7 @@ from retrieval.documents import Document
 from retrieval.sentences import sentence_spans
 from retrieval.tokenizer import load_encoding
 
-WORDS = "the council met in brussels to discuss ukraine and afghanistan with envoys".split()
+WORDS = "the council met in brussels to discuss ukraine and afghanistan with envoys".split()  # noqa: SIM905
 
 
 def _doc(n_sentences: int, seed: int = 0, doc_id: str = "d1") -> Document:
@@ -59,7 +60,7 @@ def test_consecutive_chunks_overlap_within_budget() -> None:
     doc = _doc(60, seed=5)
     chunks = chunk_document(doc, enc, 100, 30)
     overlapped = 0
-    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+    for prev, nxt in itertools.pairwise(chunks):
         assert nxt.start > prev.start, "no progress"
         last = [a for a, b in sentence_spans(doc.text) if prev.start <= a < prev.end][-1]
         if len(enc.encode(doc.text[last : prev.end])) <= 30:
@@ -75,7 +76,7 @@ def test_no_overlap_when_zero() -> None:
     enc = load_encoding()
     doc = _doc(40, seed=9)
     chunks = chunk_document(doc, enc, 90, 0)
-    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+    for prev, nxt in itertools.pairwise(chunks):
         assert nxt.start >= prev.end
 
 

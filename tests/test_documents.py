@@ -13,14 +13,13 @@ import pytest
 from retrieval.documents import (
     Document,
     Related,
-    UnreadableFileError,
     detect_format,
     load_corpus,
     normalize_date,
     parse_file,
     split_category,
 )
-from retrieval.errors import ConfigError
+from retrieval.errors import ConfigError, UnreadableFileError
 
 DATA = Path(__file__).resolve().parent / "data"
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -161,6 +161,9 @@ def test_publish_switches_versions_and_keeps_the_previous(small_index: Settings)
 
 def test_second_writer_is_refused(tmp_path: Path) -> None:
     """While one process holds the writer lock, another is told to wait."""
-    with write_lock(tmp_path), pytest.raises(IndexLockedError, match="another process"):
-        with write_lock(tmp_path):
-            pass
+    with (
+        write_lock(tmp_path),
+        pytest.raises(IndexLockedError, match="another process"),
+        write_lock(tmp_path),
+    ):
+        pass

@@ -1,0 +1,194 @@
+"""The answer engine on known corpora: quotes, sources, dates, abstention, duplicates."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from retrieval.build import build_index
+from retrieval.cli import main
+from retrieval.errors import BadQuestionError
+from retrieval.qa import QA
+from retrieval.render import format_answer
+from retrieval.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+ASKED = datetime(2023, 10, 5, 12, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def default_qa(default_index: Settings, model) -> QA:  # type: ignore[no-untyped-def]
+    return QA.open(default_index, model=model)
+
+
+@pytest.fixture(scope="session")
+def mixed(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignore[no-untyped-def]
+    """The bundled corpus, the test corpus, and two syndicated copies of one story."""
+    root = tmp_path_factory.mktemp("mixed")
+    corpus = root / "corpus"
+    shutil.copytree(REPO / "corpus", corpus / "default")
+    shutil.copytree(REPO / "tests" / "data" / "corpus", corpus / "test")
+    story = (
+        "The Harwick city council voted 7 to 2 to ban leaf blowers powered by petrol. "
+        "The ban takes effect on 1 March 2024."
+    )
+    rows = [
+        {"id": "wire-1", "title": "Harwick bans petrol leaf blowers", "date": "2023-09-28",
+         "url": "https://wire.example/harwick", "text": story},
+        {"id": "paper-2", "title": "Council bans leaf blowers", "date": "2023-09-29",
+         "url": "https://paper.example/harwick-blowers", "text": story},
+        {"id": "old-ferry", "title": "Ferry timetable", "date": "2021-03-02",
+         "url": "https://old.example/ferry",
+         "text": "The Holm ferry company ordered a new electric ferry named Skarvik Star."},
+    ]  # fmt: skip
+    (corpus / "wire.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    settings = replace(Settings(), corpus_dir=corpus, index_dir=root / "index")
+    build_index(settings, model=model)
+    return QA.open(settings, model=model)
+
+
+def test_who_chaired_quotes_stoltenberg_with_a_link(default_qa: QA) -> None:
+    """The chair question quotes a corpus sentence naming Stoltenberg and links a source."""
+    a = default_qa.answer("Who chaired the NATO-Russia Council talks?", asked_at=ASKED)
+    assert not a.abstained and a.text
+    assert "Stoltenberg" in a.text
+    corpus_text = "".join(p.read_text() for p in (REPO / "corpus").iterdir())
+    assert a.text in " ".join(corpus_text.split()) or a.text in corpus_text
+    assert a.sources and a.sources[0].doc_id.endswith(".txt")
+    reply = format_answer(a)
+    assert "Stoltenberg" in reply
+
+
+def test_when_question_answers_with_the_date(default_qa: QA) -> None:
+    """'When did NATO reopen talks?' answers from the 2016-04-20 page and shows the date."""
+    a = default_qa.answer("When did NATO reopen talks with Russia?")
+    assert not a.abstained
+    assert a.date == "2016-04-20"
+    assert a.answer_type == "when"
+    assert "reopen" in (a.text or "")
+    assert format_answer(a).startswith("**2016-04-20**")
+    assert any("euronews.com" in (s.url or "") for s in a.sources)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the recipe for a chocolate souffle?",
+        "How many goals did Lionel Messi score in 2012?",
+        "Which programming language has a borrow checker?",
+    ],
+)
+def test_unrelated_questions_abstain_with_nearest_sources(default_qa: QA, question: str) -> None:
+    """Questions the corpus cannot answer get 'not in the corpus' and the nearest sources."""
+    a = default_qa.answer(question)
+    assert a.abstained and a.text is None
+    assert a.confidence < default_qa.threshold
+    assert a.sources
+    assert format_answer(a).startswith("I couldn't find that in the corpus.")
+
+
+def test_answers_from_the_test_corpus(mixed: QA) -> None:
+    """Facts from each format of the test corpus are quoted with their own documents."""
+    a = mixed.answer("How long is the Kestrel Bridge?", asked_at=ASKED)
+    assert "1,240" in (a.text or "")
+    assert a.sources[0].doc_id.endswith("port-velna-opens-the-kestrel-bridge.md")
+    b = mixed.answer("Who won the Lakeside Marathon?", asked_at=ASKED)
+    assert "Tomas Eklund" in (b.text or "")
+    assert b.span is not None and "Tomas Eklund" in (b.text or "")[b.span[0] : b.span[1]]
+
+
+def test_syndicated_copies_collapse_into_one_answer(mixed: QA) -> None:
+    """Two documents carrying the same story give one answer listing both sources."""
+    a = mixed.answer("How did the Harwick council vote on leaf blowers?", asked_at=ASKED)
+    assert "7 to 2" in (a.text or "")
+    assert {s.doc_id for s in a.sources} >= {"wire-1", "paper-2"}
+    urls = [s.url for s in a.sources]
+    assert len(urls) == len(set(urls))
+
+
+def test_period_in_question_filters_by_date(mixed: QA) -> None:
+    """'this week' resolves against the asking time; documents outside it are left out."""
+    q = "Which ferry was ordered this week?"
+    recent = mixed.answer(q, asked_at=datetime(2021, 3, 4, tzinfo=UTC))
+    assert "Skarvik Star" in (recent.text or "")
+    later = mixed.answer(q, asked_at=ASKED)
+    assert all(p.doc_id != "old-ferry" for p in later.passages)
+    explicit = mixed.answer("What did the Harwick council ban in September 2023?")
+    assert {p.doc_id for p in explicit.passages} & {"wire-1", "paper-2"}
+    assert "old-ferry" not in {p.doc_id for p in explicit.passages}
+
+
+def test_documents_after_the_question_are_ignored(mixed: QA) -> None:
+    """A document dated after the asking time cannot answer it."""
+    a = mixed.answer("How did the Harwick council vote on leaf blowers?",
+                     asked_at=datetime(2023, 9, 1, tzinfo=UTC))  # fmt: skip
+    assert not {"wire-1", "paper-2"} & {p.doc_id for p in a.passages}
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "empty"), ("   \n\t ", "empty"), ("🙂🎉🔥", "in words"), ("why " * 200, "characters")],
+)
+def test_bad_questions_get_a_clear_message(default_qa: QA, question: str, message: str) -> None:
+    """Empty, blank, emoji-only and very long questions raise BadQuestionError with a message."""
+    with pytest.raises(BadQuestionError, match=message):
+        default_qa.answer(question)
+
+
+def test_batch_ask_writes_one_json_object_per_question(
+    tmp_path: Path, default_index: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ask --questions FILE --json` answers each line in the documented shape."""
+    monkeypatch.setenv("NEWSQA_INDEX_DIR", str(default_index.index_dir))
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": "When did NATO reopen talks with Russia?",
+                    "date": "2016-04-21", "answers": ["x"]}) + "\n"
+        + json.dumps({"id": "b", "question": "What is the boiling point of tungsten?"}) + "\n"
+        + json.dumps({"id": "c", "question": "  "}) + "\n"
+    )  # fmt: skip
+    out = io.StringIO()
+    code = main(["--env-file", "/nonexistent", "ask", "--questions", str(questions), "--json"], out=out)
+    assert code == 0
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b", "c"]
+    first = rows[0]
+    assert set(first) >= {"id", "question", "answer", "confidence", "sources", "passages"}
+    assert first["answer"] and first["sources"][0]["date"] == "2016-04-20"
+    assert set(first["sources"][0]) == {"doc_id", "title", "date", "url"}
+    assert set(first["passages"][0]) == {"doc_id", "chunk_id", "score"}
+    scores = [p["score"] for p in first["passages"]]
+    assert scores == sorted(scores, reverse=True)
+    assert rows[1]["answer"] is None
+    assert rows[2]["answer"] is None and "empty" in rows[2]["error"]
+
+
+def test_eval_reports_metrics(
+    tmp_path: Path, default_index: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`eval` scores hit rate and recall on a questions file and can draw the curve."""
+    monkeypatch.setenv("NEWSQA_INDEX_DIR", str(default_index.index_dir))
+    questions = tmp_path / "questions-dev.jsonl"
+    questions.write_text(
+        json.dumps({"id": 1, "question": "Who chaired the NATO-Russia Council talks?",
+                    "answers": ["Stoltenberg"], "doc_id": "003_8b785c81000277d8.txt"}) + "\n"
+        + json.dumps({"id": 2, "question": "When did NATO reopen talks with Russia?",
+                      "answers": ["no such words anywhere"], "doc_id": "000_a226b7d7bdfc010b.txt"})
+        + "\n"
+    )  # fmt: skip
+    out = io.StringIO()
+    plot = tmp_path / "curve.png"
+    argv = ["--env-file", "/nonexistent", "eval", "--questions", str(questions), "--json",
+            "--plot", str(plot)]  # fmt: skip
+    assert main(argv, out=out) == 0
+    result = json.loads(out.getvalue().splitlines()[0])[tmp_path.name]
+    assert result["questions"] == 2
+    assert result["hit_rate"] == 0.5
+    assert result["recall@10"] == 1.0
+    assert plot.stat().st_size > 1000
