@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
+import zlib
 import sys
 import time
 from dataclasses import replace
@@ -41,6 +42,9 @@ from retrieval.settings import load_settings  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "eval"
 SETS = ("rtqa", "squad")
+# Every Nth question is also asked of the other benchmark's documents only: an
+# out-of-corpus question, which the confidence calibration must learn to abstain on.
+OUT_OF_CORPUS_EVERY = 3
 
 
 def gathered(qa: QA, cache: Path | None):  # type: ignore[no-untyped-def]
@@ -52,10 +56,15 @@ def gathered(qa: QA, cache: Path | None):  # type: ignore[no-untyped-def]
             return saved["rows"]
     rows = []
     started = time.perf_counter()
+    chunk_set = np.array([c.doc_id.split("-")[0] for c in qa.retriever.index.chunks])
     for name in SETS:
-        for q in read_questions(SHARED / name / "questions-dev.jsonl"):
+        other = chunk_set != name  # the other benchmark's documents only
+        for n, q in enumerate(read_questions(SHARED / name / "questions-dev.jsonl")):
             asked = datetime.fromisoformat(q.date) if q.date else None
             rows.append((name, q, gather(qa.retriever, q.question, asked_at=asked)))
+            if n % OUT_OF_CORPUS_EVERY == 0:
+                g = gather(qa.retriever, q.question, asked_at=asked, allowed=other)
+                rows.append((f"{name}-out", q, g))
     print(f"retrieved for {len(rows)} questions in {time.perf_counter() - started:.0f}s")
     if cache:
         cache.write_bytes(pickle.dumps({"version": version, "rows": rows}))
@@ -156,7 +165,7 @@ def main() -> int:
     names = np.array([name for name, _, _ in rows])
     xs, ys, targets = [], [], []
     for _, q, g in rows:
-        xs.append(featurize(g.info, g.qvec, qa.retriever, g.candidates, g.asked))
+        xs.append(featurize(g.info, g.qvec, qa.retriever, g.candidates))
         ys.append(np.array([hit(c.text, q.answers) for c in g.candidates], dtype=bool))
         # Train on answer-bearing sentences of the gold document when it was retrieved:
         # a short answer ("two", "1961") also turns up by chance in unrelated sentences.
@@ -166,13 +175,15 @@ def main() -> int:
     mean, scale = allx.mean(0), allx.std(0)
     scale[scale == 0] = 1.0
 
-    fold = np.random.default_rng(0).integers(0, args.folds, len(rows))
+    # Folds by question: a question and its out-of-corpus twin always share a fold.
+    fold = np.array([zlib.crc32(q.id.encode()) % args.folds for _, q, _ in rows])
+    in_corpus = np.isin(names, SETS)
     cv_scores: list[np.ndarray] = [np.zeros(0)] * len(rows)
-    inputs = np.zeros((len(rows), 5))
+    inputs = np.zeros((len(rows), 7))
     hits = np.zeros(len(rows), dtype=bool)
     started = time.perf_counter()
     for k in range(args.folds):
-        train_ids = [i for i in range(len(rows)) if fold[i] != k]
+        train_ids = [i for i in range(len(rows)) if fold[i] != k and in_corpus[i]]
         ranker = train([xs[i] for i in train_ids], [targets[i] for i in train_ids], mean, scale,
                        args.hidden, args.epochs)  # fmt: skip
         for i in np.flatnonzero(fold == k):
@@ -181,7 +192,7 @@ def main() -> int:
                 inputs[i] = calibration_inputs(cv_scores[i], xs[i])
                 hits[i] = ys[i][int(np.argmax(cv_scores[i]))]
             else:
-                inputs[i] = (-10.0, 0.0, 0.0, 0.0, 0.0)
+                inputs[i] = (-10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     print(f"cross-validation trained in {time.perf_counter() - started:.0f}s")
 
     # Calibrate confidence on the held-out fold outputs, then set the threshold.
@@ -201,11 +212,14 @@ def main() -> int:
             "answered_rate": float((conf >= threshold)[m].mean()),
             "precision": float(quote_hits[m & answered].mean()),
             "oracle": float(np.mean([ys[i].any() for i in np.flatnonzero(m)])),
+            "out_of_corpus_abstained": float((~answered)[names == f"{name}-out"].mean()),
         }
     print(f"cross-validated ({args.folds} folds by question), threshold {threshold:.3f}:")
     print(json.dumps(report, indent=1))
 
-    final = train(xs, targets, mean, scale, args.hidden, args.epochs)
+    keep = np.flatnonzero(in_corpus)
+    final = train([xs[i] for i in keep], [targets[i] for i in keep], mean, scale,
+                  args.hidden, args.epochs)  # fmt: skip
     final = replace(final, calibration=calib, threshold=threshold, neighbour_margin=neighbour)
     if not args.no_write:
         final.save(RANKER_PATH, {"cross_validated": report, "hidden": args.hidden,

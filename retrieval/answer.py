@@ -202,6 +202,7 @@ def gather(
     asked_at: datetime | None = None,
     since: str | None = None,
     until: str | None = None,
+    allowed: np.ndarray | None = None,
 ) -> Gathered:
     """Retrieve passages and their candidate sentences.
 
@@ -219,9 +220,13 @@ def gather(
     qvec = retriever.embed_question(question)
     # Recent stories are preferred unless the question names its own period.
     recent_to = asked if info.period is None or info.period.relative else None
-    hits = retriever.search(question, PASSAGES, since=lo, until=hi, qvec=qvec, recent_to=recent_to)
+    hits = retriever.search(
+        question, PASSAGES, since=lo, until=hi, qvec=qvec, recent_to=recent_to, allowed=allowed
+    )
     if not hits and (lo, hi) != (since, until):
-        hits = retriever.search(question, PASSAGES, since=since, until=until, qvec=qvec)
+        hits = retriever.search(
+            question, PASSAGES, since=since, until=until, qvec=qvec, allowed=allowed
+        )
     return Gathered(info, asked, qvec, hits, candidates(retriever, hits[:CANDIDATE_CHUNKS]))
 
 
@@ -242,7 +247,7 @@ def answer_question(
     passages = tuple(Passage(h.doc_id, h.chunk_id, h.score) for h in hits)
     if not cands:
         return Answer(question, None, _sources(hits, 3), 0.0, True, passages)
-    features = featurize(g.info, g.qvec, retriever, cands, g.asked)
+    features = featurize(g.info, g.qvec, retriever, cands)
     scores = ranker.scores(features)
     best_i = int(np.argmax(scores))
     best, confidence = cands[best_i], ranker.confidence(scores, features)

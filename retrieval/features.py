@@ -76,7 +76,7 @@ FEATURES = (
     "novel_number", "has_date", "novel_terms", *(f"wh_{w}" for w in WH_TYPES),
     "who_caps", "where_caps", "what_caps", "when_date", "howmany_number", "what_number",
     "log_words", "short", "pronoun_start", "doc_first", "chunk_first", "in_period",
-    "undated", "log_days_before", "after_asked", "top_doc", "s_cos_x_overlap",
+    "undated", "log_days_older", "top_doc", "s_cos_x_overlap",
     "question_words",
 )  # fmt: skip
 
@@ -94,7 +94,6 @@ def featurize(
     qvec: np.ndarray,
     retriever: Retriever,
     cands: list[Candidate],
-    asked: date | None,
 ) -> np.ndarray:
     """One row of features per candidate, in the order of FEATURES."""
     if not cands:
@@ -142,6 +141,10 @@ def featurize(
         d = index.chunks[pos].doc_id
         doc_hits[d] = doc_hits.get(d, 0) + 1
 
+    # Age counts from the newest candidate story (not from the asking time), so that an
+    # archive of old news is not penalised as a whole.
+    dated = [date.fromisoformat(c.hit.date).toordinal() for c in cands if c.hit.date]
+    newest = max(dated) if dated else None
     best_cos, best_overlap = float(s_cos.max()), float(overlaps.max())
     cos_rank, overlap_rank = _ranks(s_cos), _ranks(overlaps + 1e-3 * s_cos)
     max_bm25 = max(c.hit.lexical for c in cands) or 1.0
@@ -168,8 +171,8 @@ def featurize(
             and (period.until is None or hit.date <= period.until)
         )  # fmt: skip
         days = None
-        if asked is not None and hit.date is not None:
-            days = (asked - date.fromisoformat(hit.date)).days
+        if hit.date is not None and newest is not None:
+            days = newest - date.fromisoformat(hit.date).toordinal()
         rows_out.append([
             float(s_cos[i]), float(s_cos[i]) - best_cos, cos_rank[i], hit.dense, 1.0 / hit.rank,
             hit.lexical / max_bm25, overlaps[i], overlaps[i] - best_overlap, overlap_rank[i],
@@ -183,13 +186,15 @@ def featurize(
             float(index.chunks[hit.position].start == 0 and c.index_in_chunk == 0),
             float(c.index_in_chunk == 0), in_period, float(hit.date is None),
             math.log1p(max(days, 0)) / 8 if days is not None else 0.0,
-            float(days is not None and days < 0), float(hit.doc_id == top_doc),
+            float(hit.doc_id == top_doc),
             float(s_cos[i]) * float(overlaps[i]), q_words,
         ])  # fmt: skip
     return np.asarray(rows_out, dtype=np.float32)
 
 
-_CALIBRATION_FEATURES = [FEATURES.index(n) for n in ("s_cos", "overlap", "c_cos")]
+_CALIBRATION_FEATURES = [
+    FEATURES.index(n) for n in ("s_cos", "overlap", "c_cos", "chunk_overlap", "coverage")
+]
 
 
 def calibration_inputs(scores: np.ndarray, features: np.ndarray) -> np.ndarray:
@@ -212,7 +217,7 @@ class Ranker:
     b1: np.ndarray
     w2: np.ndarray  # hidden
     b2: float
-    calibration: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # see calibration_inputs
+    calibration: tuple[float, ...] = (1.0,) + (0.0,) * 7  # see calibration_inputs
     threshold: float = 0.5  # abstain below this confidence
     neighbour_margin: float = 1.0  # score gap within which an adjacent sentence is quoted too
 

@@ -143,6 +143,7 @@ class Retriever:
         until: str | None = None,
         qvec: np.ndarray | None = None,
         recent_to: date | None = None,
+        allowed: np.ndarray | None = None,
     ) -> list[Hit]:
         """The top ``k`` chunks, optionally limited to a date range.
 
@@ -150,7 +151,7 @@ class Retriever:
         cosine similarity plus BM25 scaled to the question's best BM25 score (so the
         lexical part is comparable across questions), plus, when ``recent_to`` is given,
         a prior for stories dated shortly before it: news questions mostly ask about
-        what just happened.
+        what just happened. ``allowed`` (one flag per chunk) limits the search further.
         """
         n = len(self.index)
         if n == 0 or k <= 0:
@@ -158,6 +159,8 @@ class Retriever:
         if qvec is None:
             qvec = self.embed_question(question)
         mask = self.date_mask(since, until)
+        if allowed is not None:
+            mask = allowed if mask is None else mask & allowed
         cand = min(n, max(CANDIDATES, k))
         if mask is None:
             dense_top = [i for i, _ in search_vectors(self.index, qvec[None, :], cand)[0]]
