@@ -52,8 +52,11 @@ def ensure_index(index_dir: Path) -> None:
             (corpus / f"{name}.jsonl").symlink_to(EVAL / name / "corpus.jsonl")
         settings = replace(load_settings(env_file=None), corpus_dir=corpus, index_dir=index_dir)
         report = build_index(settings, progress=True)
-        print(f"index: {report.documents} documents, {report.chunks} chunks, "
-              f"{report.chunks_embedded} embedded in {report.seconds:.0f}s", file=sys.stderr)  # fmt: skip
+        print(
+            f"index: {report.documents} documents, {report.chunks} chunks, "
+            f"{report.chunks_embedded} embedded in {report.seconds:.0f}s",
+            file=sys.stderr,
+        )
 
 
 def _baseline_answer(r: Retriever, q: Question, order: list[int], pick: str,

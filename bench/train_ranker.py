@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
-import zlib
 import sys
 import time
+import zlib
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -108,8 +108,14 @@ def calibrate(inputs: np.ndarray, hits: np.ndarray) -> tuple[float, ...]:
     return (*(float(w) for w in model.coef_[0]), float(model.intercept_[0]))
 
 
-def choose_neighbour_margin(qa: QA, rows, cv_scores, answered, names,  # type: ignore[no-untyped-def]
-                            max_median: float = 35.0) -> tuple[float, np.ndarray]:
+def choose_neighbour_margin(
+    qa: QA,
+    rows,
+    cv_scores,
+    answered,
+    names,  # type: ignore[no-untyped-def]
+    max_median: float = 35.0,
+) -> tuple[float, np.ndarray]:
     """The widest score margin for quoting an adjacent sentence too that keeps the median
     answer within ``max_median`` words on every set (answers as the engine words them)."""
     best_margin, best_hits = 0.0, np.zeros(len(rows), dtype=bool)

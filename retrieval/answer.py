@@ -108,9 +108,7 @@ def _duplicates(best: Candidate, cands: Sequence[Candidate]) -> list[Hit]:
     return out
 
 
-def pick(
-    scores: np.ndarray, cands: Sequence[Candidate], margin: float
-) -> tuple[int, int | None]:
+def pick(scores: np.ndarray, cands: Sequence[Candidate], margin: float) -> tuple[int, int | None]:
     """The best candidate, and a sentence next to it worth quoting too: one the ranker
     scores nearly as high (the answer often sits in the sentence after the one that
     matches the question), or the one before a sentence that opens with a pronoun."""
@@ -170,8 +168,46 @@ def _span(info: QuestionInfo, text: str, offset: int, length: int) -> tuple[int,
 
 
 _NOT_NAMES = frozenset(
-    "A An The This That These Those It Its He She His Her They Their We Our I In On At "
-    "By For From But And Or If As After Before When While According Mr Mrs Ms Dr".split()
+    [
+        "A",
+        "An",
+        "The",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "It",
+        "Its",
+        "He",
+        "She",
+        "His",
+        "Her",
+        "They",
+        "Their",
+        "We",
+        "Our",
+        "I",
+        "In",
+        "On",
+        "At",
+        "By",
+        "For",
+        "From",
+        "But",
+        "And",
+        "Or",
+        "If",
+        "As",
+        "After",
+        "Before",
+        "When",
+        "While",
+        "According",
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Dr",
+    ]
 )
 _NAME_PHRASE = re.compile(r"(?:[A-Z][\w'’.-]*(?:\s+(?:of|de|the|and|von|van|al|bin)\s+|\s+)?)+")
 _NUMBER_PHRASE = re.compile(

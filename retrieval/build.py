@@ -150,10 +150,14 @@ def build_index(
                 0, 0, 0, unchanged, 0, time.perf_counter() - started, 0.0, False, "nothing changed",
             )  # fmt: skip
         embed_started = time.perf_counter()
+        fresh: np.ndarray | None = None
+        fresh_sentences: np.ndarray | None = None
         sent_starts = np.cumsum([0, *(len(c.sentences) for c in chunks)])
         if todo:
             if model is None:
-                model = model_loader() if model_loader else load_model(settings.model, settings.device)
+                model = (
+                    model_loader() if model_loader else load_model(settings.model, settings.device)
+                )
             texts, spans = [], []
             for i in todo:
                 prefix = title_prefix(titles[chunks[i].doc_id], chunks[i].text)
@@ -164,7 +168,6 @@ def build_index(
             )
             dim = model_dimension(model)
         else:
-            fresh = fresh_sentences = None
             dim = prev.manifest.dimension if prev is not None else 0
         embed_seconds = time.perf_counter() - embed_started
 

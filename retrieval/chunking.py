@@ -35,9 +35,7 @@ def chunk_id_for(doc_id: str, ordinal: int, text: str) -> str:
     return digest[:20]
 
 
-def _pieces(
-    text: str, enc: tiktoken.Encoding, max_tokens: int
-) -> Iterator[tuple[int, int, int]]:
+def _pieces(text: str, enc: tiktoken.Encoding, max_tokens: int) -> Iterator[tuple[int, int, int]]:
     """(start, end, tokens) of sentences; a sentence over ``max_tokens`` is cut between words."""
     for start, end in sentence_spans(text):
         n = len(enc.encode_ordinary(text[start:end]))

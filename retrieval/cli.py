@@ -17,6 +17,7 @@ from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from .build import BuildReport
+    from .qa import QA
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ def _watch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return 0
 
 
-def _open_qa(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _open_qa(args: argparse.Namespace) -> QA:
     from .qa import QA
 
     return QA.open(_settings(args))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sentence_transformers import SentenceTransformer
@@ -106,7 +107,7 @@ def embed_passages(
     max_len = model.max_seq_length
     for g in range(0, len(order), group):
         ids = order[g : g + group]
-        outputs = model.encode(
+        outputs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
             [texts[i] for i in ids], batch_size=batch_size, output_value=None,
             convert_to_numpy=False, show_progress_bar=False,
         )  # fmt: skip

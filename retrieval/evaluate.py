@@ -161,7 +161,9 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, float]:
     }
 
 
-def threshold_curve(outcomes: Sequence[Outcome], steps: int = 50) -> list[tuple[float, float, float]]:
+def threshold_curve(
+    outcomes: Sequence[Outcome], steps: int = 50
+) -> list[tuple[float, float, float]]:
     """(threshold, answered rate, hit rate) as the abstain threshold rises over confidences."""
     rows = [
         (o.answer.confidence, hit(o.answer.text, o.question.answers))
@@ -191,6 +193,8 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
         for name, c in zip(names, cols, strict=True):
             v = results[name][k]
             is_rate = k not in ("questions", "median_words") and "ms" not in k
-            cells.append((f"{v:.1%}" if is_rate else f"{v:.1f}" if isinstance(v, float) else str(v)).rjust(c))
+            cells.append(
+                (f"{v:.1%}" if is_rate else f"{v:.1f}" if isinstance(v, float) else str(v)).rjust(c)
+            )
         lines.append(k.ljust(width) + "  " + "  ".join(cells))
     return "\n".join(lines)

@@ -6,6 +6,7 @@ weights (`bench/train_ranker.py`), so training and serving can never drift apart
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -103,7 +104,7 @@ def featurize(
     q_terms = list(dict.fromkeys(lex.terms(info.text)))
     q_idf = {t: lex.idf(t) for t in q_terms}
     q_weight = sum(q_idf.values()) or 1.0
-    q_bigrams = set(zip(q_terms, q_terms[1:], strict=False))
+    q_bigrams = set(itertools.pairwise(q_terms))
     q_caps, q_numbers = _caps(info.text), _numbers(info.text)
 
     def overlap(terms: set[str]) -> float:
@@ -156,7 +157,7 @@ def featurize(
     for i, c in enumerate(cands):
         text, hit = c.text, c.hit
         title_overlap, chunk_overlap = chunk_feats[hit.position]
-        bigrams = set(zip(term_lists[i], term_lists[i][1:], strict=False))
+        bigrams = set(itertools.pairwise(term_lists[i]))
         first_word = text.split()[0].lower().strip(".'’\"“") if text.split() else ""
         caps = min(len(_caps(text) - q_caps - {first_word}), 5) / 5
         novel_number = float(bool(_numbers(text) - q_numbers))

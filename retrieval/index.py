@@ -305,9 +305,7 @@ def locate(index_dir: Path) -> Path:
     return path
 
 
-def load_index(
-    index_dir: Path, *, model: str | None = None, dimension: int | None = None
-) -> Index:
+def load_index(index_dir: Path, *, model: str | None = None, dimension: int | None = None) -> Index:
     """Load the current version, checking it against the model it will be queried with."""
     path = locate(index_dir)
     manifest = read_manifest(path, index_dir)

@@ -19,7 +19,6 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 
-
 class QA:
     """A loaded model and index that answer questions.
 
@@ -56,7 +55,9 @@ class QA:
         """Load the model and the current index; raises an IndexError_ if there is none."""
         locate(settings.index_dir)  # fail fast, before the model loads, if nothing was built
         model = model or load_model(settings.model, settings.device)
-        index = load_index(settings.index_dir, model=settings.model, dimension=model_dimension(model))
+        index = load_index(
+            settings.index_dir, model=settings.model, dimension=model_dimension(model)
+        )
         return cls(settings, model, Retriever(index, model), ranker)
 
     @staticmethod

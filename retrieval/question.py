@@ -18,22 +18,41 @@ _RELATIVE = re.compile(
     r"this morning|earlier this (?:week|month|year)|recently|so far this year)\b",
     re.I,
 )
-_MONTH_YEAR = re.compile(rf"\b(?:in|during|of|since)\s+(?P<month>{_MONTH_RE})\.?\s+(?P<year>(?:19|20)\d\d)\b", re.I)
-_DAY = re.compile(
-    rf"\b(?P<month>{_MONTH_RE})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d\d)\b", re.I
+_MONTH_YEAR = re.compile(
+    rf"\b(?:in|during|of|since)\s+(?P<month>{_MONTH_RE})\.?\s+(?P<year>(?:19|20)\d\d)\b", re.I
 )
-_YEAR = re.compile(r"\b(?:in|during)\s+(?P<year>(?:19|20)\d\d)\b(?!\s*(?:season|election|olympics|census))", re.I)
+_DAY = re.compile(
+    rf"\b(?P<month>{_MONTH_RE})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d\d)\b",
+    re.I,
+)
+_YEAR = re.compile(
+    r"\b(?:in|during)\s+(?P<year>(?:19|20)\d\d)\b(?!\s*(?:season|election|olympics|census))", re.I
+)
 
+_PERSONS = (
+    "person|man|woman|singer|actor|actress|president|leader|player|company|team|artist|"
+    "rapper|star|celebrity|politician|official|author|musician|athlete|candidate"
+)
+_PLACES = (
+    "country|city|state|nation|region|island|continent|place|county|province|territory|"
+    "town|ocean|sea|river|lake|mountain|desert|airport"
+)
 _WH = (
-    ("how_many", re.compile(r"\bhow (?:many|much|long|old|far|big|large|tall|often)\b|\bwhat (?:percent|percentage|number|amount)\b|\bnumber of\b", re.I)),
-    ("when", re.compile(r"\bwhen\b|\bwhat (?:year|date|day|month|time)\b|\bwhich (?:year|date|day|month)\b", re.I)),
-    ("who", re.compile(r"\bwho(?:m|se)?\b|\bwhich (?:person|man|woman|singer|actor|actress|president|leader|player|company|team|artist|rapper|star|celebrity|politician|official|author|musician|athlete|candidate)\b|\bwhat is (?:his|her|their) name\b", re.I)),
-    ("where", re.compile(r"\bwhere\b|\bwhich (?:country|city|state|nation|region|island|continent|place|county|province|territory|town|ocean|sea|river|lake|mountain|desert|airport)\b|\bwhat (?:country|city|state|region|island|continent|place)\b", re.I)),
+    ("how_many", re.compile(
+        r"\bhow (?:many|much|long|old|far|big|large|tall|often)\b"
+        r"|\bwhat (?:percent|percentage|number|amount)\b|\bnumber of\b", re.I)),
+    ("when", re.compile(
+        r"\bwhen\b|\bwhat (?:year|date|day|month|time)\b|\bwhich (?:year|date|day|month)\b",
+        re.I)),
+    ("who", re.compile(
+        rf"\bwho(?:m|se)?\b|\bwhich (?:{_PERSONS})\b|\bwhat is (?:his|her|their) name\b", re.I)),
+    ("where", re.compile(
+        rf"\bwhere\b|\b(?:which|what) (?:{_PLACES})\b", re.I)),
     ("why", re.compile(r"\bwhy\b", re.I)),
     ("how", re.compile(r"\bhow\b", re.I)),
     ("what", re.compile(r"\bwhat\b|\bwhich\b|_{3,}", re.I)),
-)
-WH_TYPES = tuple(name for name, _ in _WH) + ("other",)
+)  # fmt: skip
+WH_TYPES = (*(name for name, _ in _WH), "other")
 
 
 @dataclass(frozen=True)

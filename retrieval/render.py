@@ -208,7 +208,11 @@ def format_answer(answer: Answer, *, limit: int = DISCORD_LIMIT) -> str:
     sources = _unique(answer.sources)[:_MAX_SOURCES]
 
     # A "when" question is answered by the date of the story that reports it.
-    lead = f"**{escape_markdown(answer.date)}**\n" if answer.answer_type == "when" and answer.date else ""
+    lead = (
+        f"**{escape_markdown(answer.date)}**\n"
+        if answer.answer_type == "when" and answer.date
+        else ""
+    )
 
     def render(keep: int, n_sources: int) -> str:
         quote_text, quote_span = _clip_quote(text, span, keep)

@@ -155,7 +155,9 @@ def test_batch_ask_writes_one_json_object_per_question(
         + json.dumps({"id": "c", "question": "  "}) + "\n"
     )  # fmt: skip
     out = io.StringIO()
-    code = main(["--env-file", "/nonexistent", "ask", "--questions", str(questions), "--json"], out=out)
+    code = main(
+        ["--env-file", "/nonexistent", "ask", "--questions", str(questions), "--json"], out=out
+    )
     assert code == 0
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["id"] for r in rows] == ["a", "b", "c"]
