@@ -20,8 +20,11 @@ lint: setup
 test: lint  ## lint, type-check and run the test suite
 	$(PY) -m pytest -q
 
-bench: setup  ## indexing, answer quality and latency benchmarks
+bench: setup  ## answer quality and latency, indexing, reindexing and bot latency
+	$(PY) bench/answers.py
 	$(PY) bench/indexing.py
+	$(PY) bench/reindex.py
+	$(PY) bench/bot_latency.py
 
 clean:
 	rm -rf var/index .pytest_cache .mypy_cache .ruff_cache

@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("search", help="show the passages retrieved for a question")
     common(sp)
     sp.add_argument("question")
-    sp.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    sp.add_argument("-k", type=int, help="number of passages (default NEWSQA_TOP_K, 5)")
     _date_args(sp)
     sp.set_defaults(func=cmd_search)
 

@@ -144,10 +144,10 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         name = path.parent.name if path.stem.startswith("questions") else path.stem
         results[name] = metrics(outcomes)
         curves[name] = threshold_curve(outcomes)
-    if args.json:
-        out.write(json.dumps(results) + "\n")
-    else:
+    # The table is for people; the JSON line (alone with --json) for scripts.
+    if not args.json:
         out.write(format_table(results) + "\n")
+    out.write(json.dumps(results) + "\n")
     if args.plot:
         plot_curves(curves, args.plot, qa.threshold)
         out.write(f"wrote {args.plot}\n")

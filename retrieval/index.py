@@ -360,12 +360,21 @@ def _lines(path: Path) -> list[str]:
     return [line for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def search_vectors(index: Index, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
-    """Top-k (position, score) per query row; k is clamped and FAISS's -1 fillers dropped."""
+def search_vectors(
+    index: Index, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+) -> list[list[tuple[int, float]]]:
+    """Top-k (position, score) per query row, among the ``allowed`` rows (a boolean mask)
+    if given; k is clamped and FAISS's -1 fillers dropped."""
     k = min(k, len(index))
     if k <= 0:
         return [[] for _ in range(len(queries))]
-    scores, ids = index.faiss_index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    params = None
+    if allowed is not None:
+        bits = np.packbits(allowed.astype(bool), bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
+        params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    scores, ids = index.faiss_index.search(queries, k, params=params)
     return [
         [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i != -1]
         for row_ids, row_scores in zip(ids, scores, strict=True)

@@ -54,18 +54,6 @@ def _day_number(iso: str | None) -> int:
     return date.fromisoformat(iso).toordinal() if iso else 0
 
 
-def _masked_top(scores: np.ndarray, mask: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """Exact top-k of the allowed rows (a date period rules out the rest)."""
-    allowed = np.flatnonzero(mask)
-    if len(allowed) == 0:
-        return []
-    sub = scores[allowed]
-    k = min(k, len(sub))
-    top = np.argpartition(-sub, k - 1)[:k]
-    top = top[np.argsort(-sub[top], kind="stable")]
-    return [(int(allowed[i]), float(sub[i])) for i in top]
-
-
 class Lexical:
     """BM25 over the chunks of an index (built in memory when the index loads), and the
     term statistics the answer ranker uses."""
@@ -162,11 +150,8 @@ class Retriever:
         if allowed is not None:
             mask = allowed if mask is None else mask & allowed
         cand = min(n, max(CANDIDATES, k))
-        if mask is None:
-            dense_top = [i for i, _ in search_vectors(self.index, qvec[None, :], cand)[0]]
-        else:
-            # Exact search over the allowed rows, so that a period never starves the list.
-            dense_top = [i for i, _ in _masked_top(self.index.vectors @ qvec, mask, cand)]
+        # Searching only the allowed rows, so that a period never starves the list.
+        dense_top = [i for i, _ in search_vectors(self.index, qvec[None, :], cand, mask)[0]]
         lex = self.lexical.scores(question)
         if mask is not None:
             lex = np.where(mask, lex, 0.0)
