@@ -12,6 +12,8 @@ from pathlib import Path
 
 import discord
 
+from retrieval.build import build_index
+from retrieval.embedding import load_model
 from retrieval.errors import ConfigError, IndexMissingError, NewsQAError
 from retrieval.qa import QA
 from retrieval.settings import Settings
@@ -61,9 +63,10 @@ def open_engine(settings: Settings) -> QA:
         qa = QA.open(settings)
     except IndexMissingError:
         log.info("no index at %s yet: building it from %s", settings.index_dir, settings.corpus_dir)
-        report = QA.build(settings, progress=sys.stderr.isatty())
+        model = load_model(settings.model, settings.device)  # loaded once, for both steps
+        report = build_index(settings, model=model, progress=sys.stderr.isatty())
         log.info("built index version %s (%d documents)", report.version, report.documents)
-        qa = QA.open(settings)
+        qa = QA.open(settings, model=model)
     qa.warmup()
     log.info("engine ready: index version %s", qa.version)
     return qa

@@ -9,7 +9,6 @@ from datetime import datetime
 from sentence_transformers import SentenceTransformer
 
 from .answer import Answer, answer_question, check_question
-from .build import BuildReport, build_index
 from .embedding import load_model, model_dimension
 from .features import RANKER_PATH, Ranker
 from .index import current_version, load_index, locate
@@ -59,10 +58,6 @@ class QA:
             settings.index_dir, model=settings.model, dimension=model_dimension(model)
         )
         return cls(settings, model, Retriever(index, model), ranker)
-
-    @staticmethod
-    def build(settings: Settings, *, full: bool = False, progress: bool = False) -> BuildReport:
-        return build_index(settings, full=full, progress=progress)
 
     @property
     def retriever(self) -> Retriever:
