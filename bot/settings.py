@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.errors import ConfigError
-from retrieval.settings import Settings, merged_env, settings_from
+from retrieval.settings import Settings, env_number, merged_env, settings_from
 
 
 @dataclass(frozen=True)
@@ -35,16 +35,8 @@ def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value < low:
-        raise ConfigError(f"{name} must be at least {low:g}, got {raw}")
-    return value
+    value = env_number(env, name, default, low)
+    return default if value is None else value
 
 
 def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:

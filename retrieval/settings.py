@@ -46,14 +46,20 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
     return value
 
 
-def _float(env: Mapping[str, str], name: str) -> float | None:
+def env_number(
+    env: Mapping[str, str], name: str, default: float | None = None, low: float | None = None
+) -> float | None:
+    """A decimal setting, ``default`` when unset; a clear ConfigError when malformed."""
     raw = env.get(name, "").strip()
     if not raw:
-        return None
+        return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if low is not None and value < low:
+        raise ConfigError(f"{name} must be at least {low:g}, got {raw}")
+    return value
 
 
 def _path(env: Mapping[str, str], name: str, default: Path | None) -> Path | None:
@@ -90,7 +96,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         tiktoken_file=_path(env, "NEWSQA_TIKTOKEN_FILE", None),
         top_k=_int(env, "NEWSQA_TOP_K", d.top_k, low=1),
         max_question_chars=_int(env, "NEWSQA_MAX_QUESTION_CHARS", d.max_question_chars, low=10),
-        abstain_threshold=_float(env, "NEWSQA_ABSTAIN_THRESHOLD"),
+        abstain_threshold=env_number(env, "NEWSQA_ABSTAIN_THRESHOLD"),
     )
 
 
