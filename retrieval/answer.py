@@ -109,9 +109,9 @@ def _duplicates(best: Candidate, cands: Sequence[Candidate]) -> list[Hit]:
 
 
 def pick(scores: np.ndarray, cands: Sequence[Candidate], margin: float) -> tuple[int, int | None]:
-    """The best candidate, and a sentence next to it worth quoting too: one the ranker
-    scores nearly as high (the answer often sits in the sentence after the one that
-    matches the question), or the one before a sentence that opens with a pronoun."""
+    """The best candidate, and a sentence next to it worth quoting too: one of the next two
+    that the ranker scores within ``margin`` of the best (the answer often sits in the
+    sentence after the one that matches the question)."""
     order = np.argsort(-scores)
     best = int(order[0])
     b = cands[best]
@@ -285,11 +285,11 @@ def answer_question(
         return Answer(question, None, _sources(hits, 3), 0.0, True, passages)
     features = featurize(g.info, g.qvec, retriever, cands)
     scores = ranker.scores(features)
-    best_i = int(np.argmax(scores))
-    best, confidence = cands[best_i], ranker.confidence(scores, features)
+    confidence = ranker.confidence(scores, features)
     if confidence < threshold:
         return Answer(question, None, _sources(hits, 3), confidence, True, passages)
     best_i, partner_i = pick(scores, cands, ranker.neighbour_margin)
+    best = cands[best_i]
     partner = cands[partner_i] if partner_i is not None else None
     text, offset = quote(best, partner, retriever)
     backing = [best.hit, *_duplicates(best, cands)]
