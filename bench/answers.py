@@ -23,23 +23,21 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from retrieval.answer import Answer, Passage, Source  # noqa: E402
-from retrieval.build import build_index  # noqa: E402
-from retrieval.evaluate import (  # noqa: E402
+from retrieval.answer import Answer, Passage, Source
+from retrieval.build import build_index
+from retrieval.evaluate import (
     Question,
     format_table,
     metrics,
     read_questions,
     run_questions,
 )
-from retrieval.index import search_vectors  # noqa: E402
-from retrieval.qa import QA  # noqa: E402
-from retrieval.search import Retriever  # noqa: E402
-from retrieval.settings import load_settings  # noqa: E402
+from retrieval.index import search_vectors
+from retrieval.qa import QA
+from retrieval.search import Retriever
+from retrieval.settings import load_settings
 
+REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO.parent / "shared" / "data" / "eval"
 SETS = ("rtqa", "squad")
 

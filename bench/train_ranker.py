@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
-import sys
 import time
 import zlib
 from dataclasses import replace
@@ -25,21 +24,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from retrieval.answer import gather, pick, quote  # noqa: E402
-from retrieval.evaluate import hit, read_questions  # noqa: E402
-from retrieval.features import (  # noqa: E402
+from retrieval.answer import gather, pick, quote
+from retrieval.evaluate import hit, read_questions
+from retrieval.features import (
     FEATURES,
     RANKER_PATH,
     Ranker,
     calibration_inputs,
     featurize,
 )
-from retrieval.qa import QA  # noqa: E402
-from retrieval.settings import load_settings  # noqa: E402
+from retrieval.qa import QA
+from retrieval.settings import load_settings
 
+REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "eval"
 SETS = ("rtqa", "squad")
 # Every Nth question is also asked of the other benchmark's documents only: an

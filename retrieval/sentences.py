@@ -31,7 +31,3 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             if end > start:
                 spans.append((base + start, base + end))
     return spans
-
-
-def split_sentences(text: str) -> list[str]:
-    return [text[a:b] for a, b in sentence_spans(text)]
