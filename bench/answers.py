@@ -23,19 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.answer import Answer, Passage, Source
-from retrieval.build import build_index
-from retrieval.evaluate import (
+from retrieval.answer.engine import Answer, Passage, Source
+from retrieval.answer.evaluate import (
     Question,
     format_table,
     metrics,
     read_questions,
     run_questions,
 )
-from retrieval.index import search_vectors
-from retrieval.qa import QA
-from retrieval.search import Retriever
+from retrieval.answer.qa import QA
+from retrieval.index.build import build_index
+from retrieval.search.retriever import Retriever
 from retrieval.settings import load_settings
+from retrieval.store.faiss import search_vectors
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO.parent / "shared" / "data" / "eval"

@@ -22,10 +22,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from retrieval.build import BuildReport, build_index
-from retrieval.embedding import load_model
-from retrieval.index import load_index
+from retrieval.encoder.sbert import SbertEncoder
+from retrieval.index.build import BuildReport, build_index
 from retrieval.settings import Settings
+from retrieval.store.faiss import load_index
 
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = ("squad", "rtqa")
@@ -78,19 +78,19 @@ def main() -> None:
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    model = load_model(Settings().model)
+    model = SbertEncoder.load(Settings().model)
     with tempfile.TemporaryDirectory(prefix="newsqa-bench-") as tmp:
         corpus = copy_corpus(args.shared, Path(tmp) / "corpus", args.limit)
         settings = replace(Settings(), corpus_dir=corpus, index_dir=Path(tmp) / "index")
-        full = build_index(settings, model=model, full=True)
-        noop = build_index(settings, model=model)
+        full = build_index(settings, encoder=model, full=True)
+        noop = build_index(settings, encoder=model)
 
         rounds = []
         for r in range(args.rounds):  # a short news record: the common case
             edit_record(corpus / "rtqa.jsonl", 1 + r, f"round {r}")
-            rounds.append(check(build_index(settings, model=model)))
+            rounds.append(check(build_index(settings, encoder=model)))
         doc_id = edit_record(corpus / "squad.jsonl", 0, "long")  # a long Wikipedia article
-        long = check(build_index(settings, model=model))
+        long = check(build_index(settings, encoder=model))
         long_chunks = sum(1 for c in load_index(settings.index_dir).chunks if c.doc_id == doc_id)
 
         edit_record(corpus / "rtqa.jsonl", 1, "cli")

@@ -1,5 +1,5 @@
 """Fit the answer ranker on the dev questions of both benchmarks, report cross-validated
-figures, and write `retrieval/ranker.json`.
+figures, and write `retrieval/answer/ranker.json`.
 
     python bench/train_ranker.py [--index DIR] [--folds 5] [--no-write]
 
@@ -24,16 +24,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from retrieval.answer import gather, pick, quote
-from retrieval.evaluate import hit, read_questions
-from retrieval.features import (
+from retrieval.answer.engine import gather, pick, quote
+from retrieval.answer.evaluate import hit, read_questions
+from retrieval.answer.features import (
     FEATURES,
     RANKER_PATH,
     Ranker,
     calibration_inputs,
     featurize,
 )
-from retrieval.qa import QA
+from retrieval.answer.qa import QA
 from retrieval.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]

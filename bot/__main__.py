@@ -12,10 +12,10 @@ from pathlib import Path
 
 import discord
 
-from retrieval.build import build_index
-from retrieval.embedding import load_model
+from retrieval.answer.qa import QA
+from retrieval.encoder.factory import load_encoder
 from retrieval.errors import ConfigError, IndexMissingError, NewsQAError
-from retrieval.qa import QA
+from retrieval.index.build import build_index
 from retrieval.settings import Settings
 
 from .answering import watch_index
@@ -63,10 +63,10 @@ def open_engine(settings: Settings) -> QA:
         qa = QA.open(settings)
     except IndexMissingError:
         log.info("no index at %s yet: building it from %s", settings.index_dir, settings.corpus_dir)
-        model = load_model(settings.model, settings.device)  # loaded once, for both steps
-        report = build_index(settings, model=model, progress=sys.stderr.isatty())
+        encoder = load_encoder(settings)  # loaded once, for both steps
+        report = build_index(settings, encoder=encoder, progress=sys.stderr.isatty())
         log.info("built index version %s (%d documents)", report.version, report.documents)
-        qa = QA.open(settings, model=model)
+        qa = QA.open(settings, encoder=encoder)
     qa.warmup()
     log.info("engine ready: index version %s", qa.version)
     return qa

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from retrieval.answer import Answer
+from retrieval.answer.engine import Answer
+from retrieval.answer.qa import QA
+from retrieval.answer.render import format_answer
 from retrieval.errors import BadQuestionError, NewsQAError
-from retrieval.qa import QA
-from retrieval.render import format_answer
-from retrieval.watch import IndexWatcher
+from retrieval.index.watch import IndexWatcher
 
 log = logging.getLogger(__name__)
 

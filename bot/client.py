@@ -16,9 +16,9 @@ import discord
 import yarl
 from discord import app_commands
 
+from retrieval.answer.qa import QA
+from retrieval.answer.render import format_help
 from retrieval.errors import NewsQAError
-from retrieval.qa import QA
-from retrieval.render import format_help
 
 from .answering import APOLOGY, Answerer, Cooldown, RecentAnswers, Reply
 from .settings import BotSettings

@@ -10,8 +10,8 @@ import logging
 from datetime import UTC, datetime
 from typing import TextIO
 
-from retrieval.qa import QA
-from retrieval.render import format_help
+from retrieval.answer.qa import QA
+from retrieval.answer.render import format_help
 
 from .answering import answer_question
 

@@ -1,30 +1,19 @@
-"""newsqa retrieval core: corpus ingestion, chunking, embedding, indexing and answering."""
+"""newsqa retrieval core, one sub-package per pipeline stage, in the order data flows:
 
-from .answer import Answer, Passage, Source
-from .build import BuildReport, build_index
-from .documents import Corpus, Document, load_corpus
-from .errors import BadQuestionError, NewsQAError
-from .index import Index, load_index
-from .qa import QA
-from .search import Hit, Retriever
-from .settings import Settings, load_settings
+- ``ingest``: corpus files to documents, sentences and token-sized chunks;
+- ``encoder``: texts to unit vectors (seam: one module per backend);
+- ``store``: where index versions are kept and published (seam: one module per backend);
+- ``index``: building and reindexing (diff the corpus, embed, publish), and watching;
+- ``search``: hybrid dense + lexical retrieval of passages;
+- ``answer``: question analysis, sentence ranking, the answer, its reply text, the
+  engine (``answer.qa.QA``) shared by the CLI and the bot, and evaluation;
+- ``cli``: ``python -m retrieval``.
 
-__all__ = [
-    "QA",
-    "Answer",
-    "BadQuestionError",
-    "BuildReport",
-    "Corpus",
-    "Document",
-    "Hit",
-    "Index",
-    "NewsQAError",
-    "Passage",
-    "Retriever",
-    "Settings",
-    "Source",
-    "build_index",
-    "load_corpus",
-    "load_index",
-    "load_settings",
-]
+Importing ``retrieval`` or a sub-package is cheap; the model stack is imported only where
+a model is loaded.
+"""
+
+from retrieval.errors import BadQuestionError, NewsQAError
+from retrieval.settings import Settings, load_settings
+
+__all__ = ["BadQuestionError", "NewsQAError", "Settings", "load_settings"]

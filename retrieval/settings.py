@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from .errors import ConfigError
+from retrieval.errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.build import build_index
-from retrieval.embedding import load_model
+from retrieval.encoder.sbert import SbertEncoder
+from retrieval.index.build import build_index
 from retrieval.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ def shared() -> Path:
 
 @pytest.fixture(scope="session")
 def model():  # type: ignore[no-untyped-def]
-    return load_model("all-MiniLM-L6-v2")
+    return SbertEncoder.load("all-MiniLM-L6-v2")
 
 
 @pytest.fixture(scope="session")
@@ -36,5 +36,5 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def default_index(corpus_settings: Settings, model) -> Settings:  # type: ignore[no-untyped-def]
     """Settings pointing at a freshly built index of the bundled corpus."""
-    build_index(corpus_settings, model=model)
+    build_index(corpus_settings, encoder=model)
     return corpus_settings

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.build import build_index
-from retrieval.cli import main
+from retrieval.answer.qa import QA
+from retrieval.answer.render import format_answer
+from retrieval.cli.main import main
 from retrieval.errors import BadQuestionError
-from retrieval.qa import QA
-from retrieval.render import format_answer
+from retrieval.index.build import build_index
 from retrieval.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ ASKED = datetime(2023, 10, 5, 12, tzinfo=UTC)
 
 @pytest.fixture(scope="session")
 def default_qa(default_index: Settings, model) -> QA:  # type: ignore[no-untyped-def]
-    return QA.open(default_index, model=model)
+    return QA.open(default_index, encoder=model)
 
 
 @pytest.fixture(scope="session")
@@ -49,8 +49,8 @@ def mixed(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignor
     ]  # fmt: skip
     (corpus / "wire.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     settings = replace(Settings(), corpus_dir=corpus, index_dir=root / "index")
-    build_index(settings, model=model)
-    return QA.open(settings, model=model)
+    build_index(settings, encoder=model)
+    return QA.open(settings, encoder=model)
 
 
 def test_who_chaired_quotes_stoltenberg_with_a_link(default_qa: QA) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from retrieval.qa import QA
-from retrieval.render import format_answer
+from retrieval.answer.qa import QA
+from retrieval.answer.render import format_answer
 from retrieval.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,7 +48,7 @@ def test_console_builds_a_missing_index_and_answers_like_the_bot(
     assert "DISCORD_TOKEN" not in done.stdout or "console" in done.stdout
 
     settings = replace(Settings(), corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "ix")
-    qa = QA.open(settings, model=model)
+    qa = QA.open(settings, encoder=model)
     now = datetime.now(UTC)
     expected = [
         format_answer(qa.answer(QUESTIONS[0], asked_at=now)),

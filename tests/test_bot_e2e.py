@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from retrieval.build import build_index
+from retrieval.index.build import build_index
 from retrieval.settings import Settings
 from tests.discord_emulator import (
     MANAGE_GUILD,
@@ -66,7 +66,7 @@ def bot_index(tmp_path_factory: pytest.TempPathFactory, model) -> Settings:
     root = tmp_path_factory.mktemp("bot")
     shutil.copytree(REPO / "corpus", root / "corpus")
     settings = replace(Settings(), corpus_dir=root / "corpus", index_dir=root / "index")
-    build_index(settings, model=model)
+    build_index(settings, encoder=model)
     return settings
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.answering import APOLOGY
-from retrieval.index import current_version
 from retrieval.settings import Settings
+from retrieval.store.faiss import current_version
 from tests.discord_emulator import BotProcess, DiscordEmulator
 from tests.test_bot_e2e import (
     LINK,

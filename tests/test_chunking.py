@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from retrieval.chunking import chunk_document
-from retrieval.documents import Document
-from retrieval.sentences import sentence_spans
-from retrieval.tokenizer import load_encoding
+from retrieval.ingest.chunking import chunk_document
+from retrieval.ingest.documents import Document
+from retrieval.ingest.sentences import sentence_spans
+from retrieval.ingest.tokenizer import load_encoding
 
 WORDS = "the council met in brussels to discuss ukraine and afghanistan with envoys".split()  # noqa: SIM905
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.cli import main
+from retrieval.cli.main import main
 from retrieval.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.documents import (
+from retrieval.errors import ConfigError, UnreadableFileError
+from retrieval.ingest.documents import (
     Document,
     Related,
     detect_format,
@@ -19,7 +20,6 @@ from retrieval.documents import (
     parse_file,
     split_category,
 )
-from retrieval.errors import ConfigError, UnreadableFileError
 
 DATA = Path(__file__).resolve().parent / "data"
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -562,7 +562,7 @@ def test_jsonl_missing_fields_and_bad_lines(
         json.dumps({"id": 8, "text": "Numeric id story with a fairly long first sentence here."}),
     ]  # fmt: skip
     (tmp_path / "feed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="retrieval.documents"):
+    with caplog.at_level(logging.WARNING, logger="retrieval.ingest.documents"):
         corpus = load_corpus(tmp_path)
     docs = by_id(corpus.documents)
     assert list(docs) == ["a", "feed.jsonl:6", "8"]
@@ -643,7 +643,7 @@ def test_bad_files_are_skipped_not_raised(tmp_path: Path, caplog: pytest.LogCapt
     (tmp_path / ".hidden.txt").write_text("Hidden\n\nNot read.\n")
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
-    with caplog.at_level(logging.WARNING, logger="retrieval.documents"):
+    with caplog.at_level(logging.WARNING, logger="retrieval.ingest.documents"):
         corpus = load_corpus(tmp_path)
     assert [d.doc_id for d in corpus.documents] == ["a_good.txt", "g"]
     assert corpus.files == 7
@@ -674,7 +674,7 @@ def test_duplicate_ids_keep_the_first(tmp_path: Path, caplog: pytest.LogCaptureF
         json.dumps({"id": "same", "text": "Second."}) + "\n"
         + json.dumps({"id": "other", "text": "Third."}) + "\n"
     )  # fmt: skip
-    with caplog.at_level(logging.WARNING, logger="retrieval.documents"):
+    with caplog.at_level(logging.WARNING, logger="retrieval.ingest.documents"):
         corpus = load_corpus(tmp_path)
     assert [(d.doc_id, d.text) for d in corpus.documents] == [
         ("same", "First."),

@@ -10,15 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.build import build_index
-from retrieval.chunking import Chunk
 from retrieval.errors import (
     IndexCorruptError,
     IndexLockedError,
     IndexMismatchError,
     IndexMissingError,
 )
-from retrieval.index import (
+from retrieval.index.build import build_index
+from retrieval.ingest.chunking import Chunk
+from retrieval.settings import Settings
+from retrieval.store.faiss import (
     Index,
     Manifest,
     load_index,
@@ -28,7 +29,6 @@ from retrieval.index import (
     search_vectors,
     write_lock,
 )
-from retrieval.settings import Settings
 
 
 def _random_unit(n: int, dim: int, seed: int) -> np.ndarray:
@@ -115,7 +115,7 @@ def test_model_and_dimension_mismatch_are_refused(default_index: Settings) -> No
 @pytest.fixture()
 def small_index(tmp_path: Path, default_index: Settings, model) -> Settings:  # type: ignore[no-untyped-def]
     settings = replace(default_index, index_dir=tmp_path / "idx")
-    build_index(settings, model=model)
+    build_index(settings, encoder=model)
     return settings
 
 

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sentence_transformers import SentenceTransformer
 
-from retrieval.build import BuildReport, build_index
-from retrieval.cli import main
-from retrieval.index import current_version, load_index
-from retrieval.qa import QA
+from retrieval.answer.qa import QA
+from retrieval.cli.main import main
+from retrieval.encoder.base import Encoder
+from retrieval.index.build import BuildReport, build_index
+from retrieval.index.watch import CorpusWatcher, IndexWatcher, snapshot
 from retrieval.settings import Settings
-from retrieval.watch import CorpusWatcher, IndexWatcher, snapshot
+from retrieval.store.faiss import current_version, load_index
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,17 +65,17 @@ OLD_QUESTIONS = ("When did NATO reopen talks with Russia?", "Who is Moscow's env
 
 
 @pytest.fixture()
-def base(tmp_path: Path, model: SentenceTransformer) -> Settings:
+def base(tmp_path: Path, model: Encoder) -> Settings:
     """A copy of the bundled corpus in tmp_path, indexed."""
     corpus = tmp_path / "corpus"
     shutil.copytree(REPO / "corpus", corpus)
     settings = replace(Settings(), corpus_dir=corpus, index_dir=tmp_path / "index")
-    build_index(settings, model=model)
+    build_index(settings, encoder=model)
     return settings
 
 
-def open_qa(settings: Settings, model: SentenceTransformer) -> QA:
-    return QA.open(settings, model=model)
+def open_qa(settings: Settings, model: Encoder) -> QA:
+    return QA.open(settings, encoder=model)
 
 
 def top_doc(qa: QA, question: str) -> str:
@@ -109,15 +109,13 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, base: Settings) -> Settings:
 # --- incremental builds --------------------------------------------------------------
 
 
-def test_add_edit_delete_embed_only_the_changed_document(
-    base: Settings, model: SentenceTransformer
-) -> None:
+def test_add_edit_delete_embed_only_the_changed_document(base: Settings, model: Encoder) -> None:
     """Adding, editing and deleting a file each show in search, and only its chunks are embedded."""
     assert top_doc(open_qa(base, model), NEW_QUESTION) != NEW_ID
     before = vectors_by_chunk(base)
 
     (base.corpus_dir / NEW_ID).write_text(NEW_STORY, encoding="utf-8")
-    added = build_index(base, model=model)
+    added = build_index(base, encoder=model)
     assert (added.added, added.changed, added.removed, added.unchanged) == (1, 0, 0, 5)
     assert added.chunks_embedded == doc_chunks(base, NEW_ID) >= 2
     assert not added.full and added.reason == "incremental"
@@ -130,7 +128,7 @@ def test_add_edit_delete_embed_only_the_changed_document(
         assert np.array_equal(after[chunk_id], vector)
 
     (base.corpus_dir / NEW_ID).write_text(NEW_STORY.replace("violet", "saffron"), encoding="utf-8")
-    edited = build_index(base, model=model)
+    edited = build_index(base, encoder=model)
     assert (edited.added, edited.changed, edited.removed, edited.unchanged) == (0, 1, 0, 5)
     assert edited.chunks_embedded == doc_chunks(base, NEW_ID)
     hits = open_qa(base, model).search(NEW_QUESTION, 3)
@@ -138,7 +136,7 @@ def test_add_edit_delete_embed_only_the_changed_document(
     assert "saffron" in hits[0].text and not any("violet" in h.text for h in hits)
 
     (base.corpus_dir / NEW_ID).unlink()
-    deleted = build_index(base, model=model)
+    deleted = build_index(base, encoder=model)
     assert (deleted.added, deleted.changed, deleted.removed, deleted.unchanged) == (0, 0, 1, 5)
     assert deleted.chunks_embedded == 0 and doc_chunks(base, NEW_ID) == 0
     qa = open_qa(base, model)
@@ -148,10 +146,10 @@ def test_add_edit_delete_embed_only_the_changed_document(
 
 
 def test_settings_change_forces_a_full_rebuild_with_the_reason(
-    base: Settings, model: SentenceTransformer
+    base: Settings, model: Encoder
 ) -> None:
     """Changing chunk size or model name re-embeds everything and says what changed."""
-    resized = build_index(replace(base, chunk_tokens=120, chunk_overlap=30), model=model)
+    resized = build_index(replace(base, chunk_tokens=120, chunk_overlap=30), encoder=model)
     assert resized.full and resized.chunks_embedded == resized.chunks
     assert "chunk_tokens 180 -> 120" in resized.reason
     assert "chunk_overlap 40 -> 30" in resized.reason
@@ -159,12 +157,12 @@ def test_settings_change_forces_a_full_rebuild_with_the_reason(
 
     renamed = replace(base, model="sentence-transformers/all-MiniLM-L6-v2", chunk_tokens=120,
                       chunk_overlap=30)  # fmt: skip
-    report = build_index(renamed, model=model)
+    report = build_index(renamed, encoder=model)
     assert report.full and report.chunks_embedded == report.chunks
     assert report.reason.startswith("settings changed since the last build: ")
     assert "model 'all-MiniLM-L6-v2' -> 'sentence-transformers/all-MiniLM-L6-v2'" in report.reason
     assert "chunk" not in report.reason
-    again = build_index(renamed, model=model)
+    again = build_index(renamed, encoder=model)
     assert not again.full and again.chunks_embedded == 0
 
 
@@ -198,20 +196,20 @@ def test_cli_json_counts_and_full_rebuild_message(
 
 
 def test_second_reindex_is_refused_while_one_runs(
-    base: Settings, model: SentenceTransformer, capsys: pytest.CaptureFixture[str]
+    base: Settings, model: Encoder, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """While a reindex holds the index, `index` exits 1 with one line; the first completes."""
     (base.corpus_dir / NEW_ID).write_text(NEW_STORY, encoding="utf-8")
     embedding, go_on = threading.Event(), threading.Event()
 
-    def slow_model() -> SentenceTransformer:
+    def slow_model() -> Encoder:
         embedding.set()  # called with the writer lock held, when embedding starts
         assert go_on.wait(30)
         return model
 
     reports: list[BuildReport] = []
     first = threading.Thread(
-        target=lambda: reports.append(build_index(base, model_loader=slow_model))
+        target=lambda: reports.append(build_index(base, encoder_loader=slow_model))
     )
     first.start()
     try:
@@ -240,8 +238,8 @@ def test_second_reindex_is_refused_while_one_runs(
 # point of publishing: deterministic crash points without a hook in the library.
 CRASHING_CHILD = r"""
 import os, signal, sys
-import retrieval.index as index
-from retrieval.cli import main
+import retrieval.store.faiss as index
+from retrieval.cli.main import main
 
 point, argv = sys.argv[1], sys.argv[2:]
 die = lambda: os.kill(os.getpid(), signal.SIGKILL)
@@ -326,7 +324,7 @@ def _rtqa_lines(shared: Path, start: int, n: int) -> str:
 
 
 def test_sigkill_at_any_point_leaves_the_previous_index_serving(
-    tmp_path: Path, model: SentenceTransformer, shared: Path
+    tmp_path: Path, model: Encoder, shared: Path
 ) -> None:
     """A real `index` process killed at five points: the old index answers exactly as before
     (or, killed after the switch, the new one does), and the next reindex completes and
@@ -335,7 +333,7 @@ def test_sigkill_at_any_point_leaves_the_previous_index_serving(
     shutil.copytree(REPO / "corpus", corpus)
     (corpus / "rtqa.jsonl").write_text(_rtqa_lines(shared, 0, 20), encoding="utf-8")
     origin = replace(Settings(), corpus_dir=corpus, index_dir=tmp_path / "index")
-    build_index(origin, model=model)
+    build_index(origin, encoder=model)
     old_version = current_version(origin.index_dir)
     qa = open_qa(origin, model)
     baseline = {
@@ -399,7 +397,7 @@ def test_sigkill_at_any_point_leaves_the_previous_index_serving(
                 assert qa.answer(q).text == answers[q]
         assert len(qa.retriever.index.docs) == 25 + (crash.extra_docs if switched else 0)
 
-        report = build_index(s, model=model)  # the next reindex completes
+        report = build_index(s, encoder=model)  # the next reindex completes
         assert report.added == (0 if switched else crash.extra_docs), crash.name
         assert report.unchanged == 25 + (crash.extra_docs if switched else 0)
         current = current_version(s.index_dir)
@@ -413,7 +411,7 @@ def test_sigkill_at_any_point_leaves_the_previous_index_serving(
 
 
 def test_stream_of_questions_swaps_to_a_new_version_without_failures(
-    base: Settings, model: SentenceTransformer
+    base: Settings, model: Encoder
 ) -> None:
     """Four threads ask nonstop while a new version is published and the watcher swaps it in:
     no call fails, and every question asked after the swap sees the new document."""
@@ -443,7 +441,7 @@ def test_stream_of_questions_swaps_to_a_new_version_without_failures(
         time.sleep(0.5)
         publish_started = time.monotonic()
         (base.corpus_dir / NEW_ID).write_text(NEW_STORY, encoding="utf-8")
-        report = build_index(base, model=model)
+        report = build_index(base, encoder=model)
         deadline = time.monotonic() + 20
         while qa.version != report.version and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -464,7 +462,7 @@ def test_stream_of_questions_swaps_to_a_new_version_without_failures(
 
 
 def test_watcher_survives_a_broken_version_and_recovers(
-    base: Settings, model: SentenceTransformer, caplog: pytest.LogCaptureFixture
+    base: Settings, model: Encoder, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A pointer to a missing version is logged once and the old one keeps answering; the
     next good version is swapped in."""
@@ -474,15 +472,15 @@ def test_watcher_survives_a_broken_version_and_recovers(
     watcher = IndexWatcher(qa, interval=0.05)
     assert watcher.poll() is False
     pointer.write_text("no-such-version\n")
-    with caplog.at_level(logging.ERROR, logger="retrieval.watch"):
+    with caplog.at_level(logging.ERROR, logger="retrieval.index.watch"):
         assert watcher.poll() is False and watcher.poll() is False
-    errors = [r for r in caplog.records if r.name == "retrieval.watch"]
+    errors = [r for r in caplog.records if r.name == "retrieval.index.watch"]
     assert len(errors) == 1 and "no-such-version" in errors[0].getMessage()
     assert qa.version == good and qa.search(OLD_QUESTIONS[0], 1)
 
     pointer.write_text(good + "\n")
     (base.corpus_dir / NEW_ID).write_text(NEW_STORY, encoding="utf-8")
-    report = build_index(base, model=model)
+    report = build_index(base, encoder=model)
     with watcher:
         deadline = time.monotonic() + 20
         while qa.version != report.version and time.monotonic() < deadline:
@@ -503,10 +501,12 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 30) -> None:
 
 @pytest.fixture()
 def corpus_watcher(
-    base: Settings, model: SentenceTransformer
+    base: Settings, model: Encoder
 ) -> Iterator[tuple[CorpusWatcher, list[BuildReport]]]:
     reports: list[BuildReport] = []
-    watcher = CorpusWatcher(base, interval=0.1, debounce=0.5, model=model, on_build=reports.append)
+    watcher = CorpusWatcher(
+        base, interval=0.1, debounce=0.5, encoder=model, on_build=reports.append
+    )
     stop = threading.Event()
     thread = threading.Thread(target=watcher.run, args=(stop,))
     thread.start()

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from retrieval.answer import Answer, Source
-from retrieval.render import (
+from retrieval.answer.engine import Answer, Source
+from retrieval.answer.render import (
     NOT_FOUND,
     ZWSP,
     confidence_label,

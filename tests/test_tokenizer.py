@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.errors import TokenizerError
-from retrieval.tokenizer import load_encoding
+from retrieval.ingest.tokenizer import load_encoding
 
 
 def test_packaged_rank_file_gives_cl100k_ids() -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .question import WH_TYPES, QuestionInfo
-from .search import Hit, Retriever
+from retrieval.answer.question import WH_TYPES, QuestionInfo
+from retrieval.search.retriever import Hit, Retriever
 
 _CAPS = re.compile(r"\b[A-Z][\w'’.-]*")
 _NUMBER = re.compile(r"\d[\d,.]*")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import html
 import re
 
-from .records import Document
-from .textnorm import clean_url, comparable, normalize_date, short_title
+from retrieval.ingest.records import Document
+from retrieval.ingest.textnorm import clean_url, comparable, normalize_date, short_title
 
 _MENU = re.compile(r"^(?:\d+[.)]\s*)?skip to\b", re.I)
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")

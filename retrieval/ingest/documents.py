@@ -18,11 +18,16 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .articles import parse_article
-from .errors import ConfigError, UnreadableFileError
-from .events import markdown_format, parse_day_index, parse_event_page, split_category
-from .records import Corpus, Document, Related, SkippedFile
-from .textnorm import normalize_date, short_title
+from retrieval.errors import ConfigError, UnreadableFileError
+from retrieval.ingest.articles import parse_article
+from retrieval.ingest.events import (
+    markdown_format,
+    parse_day_index,
+    parse_event_page,
+    split_category,
+)
+from retrieval.ingest.records import Corpus, Document, Related, SkippedFile
+from retrieval.ingest.textnorm import normalize_date, short_title
 
 __all__ = [
     "Corpus",

@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .answer import Answer
-from .errors import ConfigError, NewsQAError
+from retrieval.answer.engine import Answer
+from retrieval.errors import ConfigError, NewsQAError
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from datetime import date, datetime
 
 import numpy as np
 
-from .errors import BadQuestionError
-from .features import _PRONOUN_START, Candidate, Ranker, candidates, featurize
-from .question import QuestionInfo, analyse
-from .search import Hit, Retriever
+from retrieval.answer.features import _PRONOUN_START, Candidate, Ranker, candidates, featurize
+from retrieval.answer.question import QuestionInfo, analyse
+from retrieval.errors import BadQuestionError
+from retrieval.search.retriever import Hit, Retriever
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The `ask` and `eval` subcommands of `python -m retrieval`."""
+"""The `search`, `ask` and `eval` subcommands: passages and answers for questions."""
 
 from __future__ import annotations
 
@@ -6,18 +6,25 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from .answer import Answer
-from .errors import NewsQAError
+from retrieval.cli.common import common, date_args, emit, open_qa
+from retrieval.errors import NewsQAError
 
-Adder = Callable[[argparse.ArgumentParser], None]
+if TYPE_CHECKING:
+    from retrieval.answer.engine import Answer
 
 
-def add_answer_commands(sub: Any, common: Adder, date_args: Adder) -> None:
+def add_commands(sub: Any) -> None:
+    sp = sub.add_parser("search", help="show the passages retrieved for a question")
+    common(sp)
+    sp.add_argument("question")
+    sp.add_argument("-k", type=int, help="number of passages (default NEWSQA_TOP_K, 5)")
+    date_args(sp)
+    sp.set_defaults(func=cmd_search)
+
     sp = sub.add_parser("ask", help="answer a question as the bot would")
     common(sp)
     sp.add_argument("question", nargs="?", help="the question (or --questions FILE)")
@@ -64,14 +71,13 @@ def answer_json(answer: Answer, qid: str | None = None) -> dict[str, Any]:
 
 
 def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
-    from .cli import _open_qa
-    from .evaluate import read_questions
-    from .render import format_answer
+    from retrieval.answer.evaluate import read_questions
+    from retrieval.answer.render import format_answer
 
     if (args.question is None) == (args.questions is None):
         print("error: give a question or --questions FILE (not both)", file=sys.stderr)
         return 2
-    qa = _open_qa(args)
+    qa = open_qa(args)
     if args.questions is not None:
         failures = 0
         for q in read_questions(args.questions):
@@ -100,8 +106,8 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
 def explain(qa: Any, question: str, asked: datetime, since: str | None, until: str | None,
             elapsed_ms: float) -> str:  # fmt: skip
     """The passages and the best-scored sentences behind an answer."""
-    from .answer import gather
-    from .features import FEATURES, featurize
+    from retrieval.answer.engine import gather
+    from retrieval.answer.features import FEATURES, featurize
 
     g = gather(qa.retriever, question, asked_at=asked, since=since, until=until)
     lines = [f"\n--- explain ({elapsed_ms:.0f} ms) ---", f"answer type: {g.info.wh}"]
@@ -127,10 +133,15 @@ def explain(qa: Any, question: str, asked: datetime, since: str | None, until: s
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
-    from .cli import _open_qa
-    from .evaluate import format_table, metrics, read_questions, run_questions, threshold_curve
+    from retrieval.answer.evaluate import (
+        format_table,
+        metrics,
+        read_questions,
+        run_questions,
+        threshold_curve,
+    )
 
-    qa = _open_qa(args)
+    qa = open_qa(args)
     results: dict[str, dict[str, float]] = {}
     curves = {}
     for path in args.questions:
@@ -178,3 +189,29 @@ def plot_curves(curves: dict[str, list[tuple[float, float, float]]], path: Path,
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
+    qa = open_qa(args)
+    started = time.perf_counter()
+    hits = qa.search(args.question, args.k, since=args.since, until=args.until)
+    elapsed = (time.perf_counter() - started) * 1000
+    if args.json:
+        for h in hits:
+            emit(out, {
+                "rank": h.rank, "doc_id": h.doc_id, "chunk_id": h.chunk_id,
+                "score": round(h.score, 6), "dense": round(h.dense, 4),
+                "lexical": round(h.lexical, 4), "title": h.title, "date": h.date,
+                "url": h.url, "text": h.text,
+            })  # fmt: skip
+        return 0
+    if not hits:
+        out.write("no passages found\n")
+    for h in hits:
+        out.write(
+            f"{h.rank}. [{h.score:.4f} dense {h.dense:.3f} bm25 {h.lexical:.2f}] "
+            f"{h.title} ({h.date or 'undated'})\n   {h.url or h.doc_id}\n"
+        )
+        out.write("   " + h.text.replace("\n", " ")[:600] + "\n")
+    out.write(f"({len(hits)} passages in {elapsed:.0f} ms)\n")
+    return 0

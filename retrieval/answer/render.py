@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .answer import Answer, Source
+from retrieval.answer.engine import Answer, Source
 
 DISCORD_LIMIT = 2000
 NOT_FOUND = "I couldn't find that in the corpus."

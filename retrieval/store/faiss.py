@@ -32,80 +32,19 @@ from typing import Any
 import faiss
 import numpy as np
 
-from .chunking import Chunk
-from .documents import Document, Related
-from .errors import (
+from retrieval.errors import (
     IndexCorruptError,
     IndexLockedError,
     IndexMismatchError,
     IndexMissingError,
 )
+from retrieval.ingest.chunking import Chunk
+from retrieval.store.base import FORMAT_VERSION, DocInfo, Manifest
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
 HNSW_MIN_CHUNKS = 100_000  # exact search stays under ~20 ms below this size on 2 cores
 _FILES = ("vectors.npy", "sentences.npy", "index.faiss", "chunks.jsonl", "documents.jsonl")
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """How a version was built; checked on load."""
-
-    model: str
-    dimension: int
-    tokenizer: str
-    chunk_tokens: int
-    chunk_overlap: int
-    corpus_fingerprint: str
-    documents: int
-    chunks: int
-    skipped_files: int
-    index_type: str
-    created_at: str
-    version: str = ""
-    format_version: int = FORMAT_VERSION
-    files: dict[str, int] = dataclasses.field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DocInfo:
-    """What the index keeps of a document besides its chunks."""
-
-    doc_id: str
-    title: str
-    date: str | None
-    urls: tuple[str, ...]
-    path: str
-    kind: str
-    category: str | None
-    contexts: tuple[str, ...]
-    related: tuple[Related, ...]
-    content_hash: str
-
-    @property
-    def url(self) -> str | None:
-        return self.urls[0] if self.urls else None
-
-    @classmethod
-    def of(cls, doc: Document) -> DocInfo:
-        return cls(
-            doc.doc_id, doc.title, doc.date, doc.urls, doc.path, doc.kind,
-            doc.category, doc.contexts, doc.related, doc.content_hash,
-        )  # fmt: skip
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> DocInfo:
-        related = tuple(
-            Related(r["title"], r["url"], tuple(r.get("contexts", ()))) for r in d["related"]
-        )
-        return cls(
-            d["doc_id"], d["title"], d["date"], tuple(d["urls"]), d["path"], d["kind"],
-            d["category"], tuple(d["contexts"]), related, d["content_hash"],
-        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -379,3 +318,33 @@ def search_vectors(
         [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i != -1]
         for row_ids, row_scores in zip(ids, scores, strict=True)
     ]
+
+
+class FaissStore:
+    """:class:`~retrieval.store.base.Store` kept as a folder of versions on local disk."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self.location = str(index_dir)
+
+    def current_version(self) -> str | None:
+        return current_version(self.index_dir)
+
+    def locate(self) -> None:
+        locate(self.index_dir)
+
+    def load(self, *, model: str | None = None, dimension: int | None = None) -> Index:
+        return load_index(self.index_dir, model=model, dimension=dimension)
+
+    def write_lock(self) -> contextlib.AbstractContextManager[None]:
+        return write_lock(self.index_dir)
+
+    def publish(
+        self,
+        manifest: Manifest,
+        vectors: np.ndarray,
+        sentence_vectors: np.ndarray,
+        chunks: Sequence[Chunk],
+        docs: Sequence[DocInfo],
+    ) -> str:
+        return publish(self.index_dir, manifest, vectors, sentence_vectors, chunks, docs).name

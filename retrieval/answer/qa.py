@@ -6,14 +6,14 @@ import logging
 import threading
 from datetime import datetime
 
-from sentence_transformers import SentenceTransformer
-
-from .answer import Answer, answer_question, check_question
-from .embedding import load_model, model_dimension
-from .features import RANKER_PATH, Ranker
-from .index import current_version, load_index, locate
-from .search import Hit, Retriever
-from .settings import Settings
+from retrieval.answer.engine import Answer, answer_question, check_question
+from retrieval.answer.features import RANKER_PATH, Ranker
+from retrieval.encoder.base import Encoder
+from retrieval.encoder.factory import load_encoder
+from retrieval.search.retriever import Hit, Retriever
+from retrieval.settings import Settings
+from retrieval.store.base import Store
+from retrieval.store.factory import open_store
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +29,14 @@ class QA:
     def __init__(
         self,
         settings: Settings,
-        model: SentenceTransformer,
+        encoder: Encoder,
         retriever: Retriever,
         ranker: Ranker | None = None,
+        store: Store | None = None,
     ) -> None:
         self.settings = settings
-        self.model = model
+        self.encoder = encoder
+        self.store = store or open_store(settings)
         self._retriever = retriever
         self.ranker = ranker or Ranker.load(RANKER_PATH)
         self.threshold = (
@@ -48,16 +50,15 @@ class QA:
     def open(
         cls,
         settings: Settings,
-        model: SentenceTransformer | None = None,
+        encoder: Encoder | None = None,
         ranker: Ranker | None = None,
     ) -> QA:
-        """Load the model and the current index; raises an IndexError_ if there is none."""
-        locate(settings.index_dir)  # fail fast, before the model loads, if nothing was built
-        model = model or load_model(settings.model, settings.device)
-        index = load_index(
-            settings.index_dir, model=settings.model, dimension=model_dimension(model)
-        )
-        return cls(settings, model, Retriever(index, model), ranker)
+        """Load the encoder and the current index; raises an IndexError_ if there is none."""
+        store = open_store(settings)
+        store.locate()  # fail fast, before the model loads, if nothing was built
+        encoder = encoder or load_encoder(settings)
+        index = store.load(model=settings.model, dimension=encoder.dimension)
+        return cls(settings, encoder, Retriever(index, encoder), ranker, store)
 
     @property
     def retriever(self) -> Retriever:
@@ -92,14 +93,10 @@ class QA:
     def reload(self) -> bool:
         """Swap in the published index version if it differs from the loaded one."""
         with self._reload_lock:
-            published = current_version(self.settings.index_dir)
+            published = self.store.current_version()
             if published is None or published == self.version:
                 return False
-            index = load_index(
-                self.settings.index_dir,
-                model=self.settings.model,
-                dimension=model_dimension(self.model),
-            )
-            self._retriever = Retriever(index, self.model)
+            index = self.store.load(model=self.settings.model, dimension=self.encoder.dimension)
+            self._retriever = Retriever(index, self.encoder)
             log.info("reloaded index version %s", index.manifest.version)
             return True

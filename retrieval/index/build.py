@@ -10,23 +10,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from sentence_transformers import SentenceTransformer
 
-from .chunking import Chunk, chunk_document, title_prefix
-from .documents import Corpus, Document, SkippedFile, load_corpus
-from .embedding import embed_passages, load_model, model_dimension
-from .errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexMissingError
-from .index import (
-    DocInfo,
-    Index,
-    Manifest,
-    choose_index_type,
-    load_index,
-    publish,
-    write_lock,
-)
-from .settings import Settings
-from .tokenizer import ENCODING_NAME, load_encoding
+from retrieval.encoder.base import Encoder
+from retrieval.encoder.factory import load_encoder
+from retrieval.errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from retrieval.ingest.chunking import Chunk, chunk_document, title_prefix
+from retrieval.ingest.documents import Corpus, Document, SkippedFile, load_corpus
+from retrieval.ingest.tokenizer import ENCODING_NAME, load_encoding
+from retrieval.settings import Settings
+from retrieval.store.base import DocInfo, Manifest, Store
+from retrieval.store.factory import open_store
+from retrieval.store.faiss import Index, choose_index_type
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +52,12 @@ def corpus_fingerprint(docs: list[Document]) -> str:
     return h.hexdigest()
 
 
-def _previous(settings: Settings, full: bool) -> tuple[Index | None, str]:
+def _previous(settings: Settings, store: Store, full: bool) -> tuple[Index | None, str]:
     """The version to reuse vectors from, or None with the reason for a full build."""
     if full:
         return None, "full rebuild requested"
     try:
-        prev = load_index(settings.index_dir)
+        prev = store.load()
     except IndexMissingError:
         return None, "no previous index"
     except (IndexCorruptError, IndexMismatchError) as exc:
@@ -86,16 +80,16 @@ def _previous(settings: Settings, full: bool) -> tuple[Index | None, str]:
 def build_index(
     settings: Settings,
     *,
-    model: SentenceTransformer | None = None,
+    encoder: Encoder | None = None,
     full: bool = False,
     progress: bool = False,
     corpus: Corpus | None = None,
-    model_loader: Callable[[], SentenceTransformer] | None = None,
+    encoder_loader: Callable[[], Encoder] | None = None,
 ) -> BuildReport:
     """Index ``settings.corpus_dir`` into ``settings.index_dir`` and publish it.
 
     Unless ``full``, documents whose content is unchanged keep their chunks and vectors;
-    only new and changed documents are chunked and embedded (the model is loaded only
+    only new and changed documents are chunked and embedded (the encoder is loaded only
     if something needs embedding).
     """
     started = time.perf_counter()
@@ -106,8 +100,9 @@ def build_index(
     enc = load_encoding(settings.tiktoken_file)
     docs = list(corpus.documents)
 
-    with write_lock(settings.index_dir):
-        prev, reason = _previous(settings, full)
+    store = open_store(settings)
+    with store.write_lock():
+        prev, reason = _previous(settings, store, full)
         if prev is None and reason != "no previous index":
             log.warning("full rebuild: %s", reason)
         old_chunks: dict[str, list[int]] = {}
@@ -154,19 +149,17 @@ def build_index(
         fresh_sentences: np.ndarray | None = None
         sent_starts = np.cumsum([0, *(len(c.sentences) for c in chunks)])
         if todo:
-            if model is None:
-                model = (
-                    model_loader() if model_loader else load_model(settings.model, settings.device)
-                )
+            if encoder is None:
+                encoder = encoder_loader() if encoder_loader else load_encoder(settings)
             texts, spans = [], []
             for i in todo:
                 prefix = title_prefix(titles[chunks[i].doc_id], chunks[i].text)
                 texts.append(prefix + chunks[i].text)
                 spans.append([(a + len(prefix), b + len(prefix)) for a, b in chunks[i].sentences])
-            fresh, fresh_sentences = embed_passages(
-                model, texts, spans, batch_size=settings.batch_size, progress=progress
+            fresh, fresh_sentences = encoder.encode_passages(
+                texts, spans, batch_size=settings.batch_size, progress=progress
             )
-            dim = model_dimension(model)
+            dim = encoder.dimension
         else:
             dim = prev.manifest.dimension if prev is not None else 0
         embed_seconds = time.perf_counter() - embed_started
@@ -204,13 +197,12 @@ def build_index(
             index_type=choose_index_type(len(chunks)),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        path = publish(
-            settings.index_dir, manifest, vectors, sentence_vectors, chunks,
-            [DocInfo.of(d) for d in docs],
-        )  # fmt: skip
+        version = store.publish(
+            manifest, vectors, sentence_vectors, chunks, [DocInfo.of(d) for d in docs]
+        )
 
     return BuildReport(
-        version=path.name,
+        version=version,
         files=corpus.files,
         documents=len(docs),
         chunks=len(chunks),

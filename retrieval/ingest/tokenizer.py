@@ -16,7 +16,7 @@ from pathlib import Path
 
 import tiktoken
 
-from .errors import TokenizerError
+from retrieval.errors import TokenizerError
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import tiktoken
 
-from .documents import Document
-from .sentences import sentence_spans
+from retrieval.ingest.documents import Document
+from retrieval.ingest.sentences import sentence_spans
 
 _WORD = re.compile(r"\S+")
 

@@ -18,14 +18,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sentence_transformers import SentenceTransformer
-
-from .build import BuildReport, build_index
-from .embedding import load_model
-from .errors import IndexLockedError, NewsQAError
-from .index import current_version
-from .qa import QA
-from .settings import Settings
+from retrieval.answer.qa import QA
+from retrieval.encoder.base import Encoder
+from retrieval.encoder.factory import load_encoder
+from retrieval.errors import IndexLockedError, NewsQAError
+from retrieval.index.build import BuildReport, build_index
+from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +85,7 @@ class IndexWatcher:
         """Check the pointer once; swap the new version in if there is one. Never raises."""
         published: str | None = None
         try:
-            published = current_version(self.qa.settings.index_dir)
+            published = self.qa.store.current_version()
             if published is None or published == self.qa.version:
                 return False
             swapped = self.qa.reload()
@@ -153,7 +151,7 @@ class CorpusWatcher:
         *,
         interval: float = 2.0,
         debounce: float = 1.0,
-        model: SentenceTransformer | None = None,
+        encoder: Encoder | None = None,
         on_build: Callable[[BuildReport], None] | None = None,
     ) -> None:
         if interval <= 0 or debounce < 0:
@@ -161,17 +159,17 @@ class CorpusWatcher:
         self.settings = settings
         self.interval = interval
         self.debounce = debounce
-        self.model = model
+        self.encoder = encoder
         self._on_build = on_build
         self.builds = 0
 
-    def _model(self) -> SentenceTransformer:
-        if self.model is None:
-            self.model = load_model(self.settings.model, self.settings.device)
-        return self.model
+    def _encoder(self) -> Encoder:
+        if self.encoder is None:
+            self.encoder = load_encoder(self.settings)
+        return self.encoder
 
     def _build(self) -> None:
-        report = build_index(self.settings, model=self.model, model_loader=self._model)
+        report = build_index(self.settings, encoder=self.encoder, encoder_loader=self._encoder)
         self.builds += 1
         if self._on_build is not None:
             self._on_build(report)

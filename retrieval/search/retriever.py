@@ -16,11 +16,10 @@ from datetime import date
 import bm25s
 import numpy as np
 import Stemmer
-from sentence_transformers import SentenceTransformer
 
-from .chunking import embedding_text
-from .embedding import embed
-from .index import Index, search_vectors
+from retrieval.encoder.base import Encoder
+from retrieval.ingest.chunking import embedding_text
+from retrieval.store.faiss import Index, search_vectors
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +92,9 @@ class Lexical:
 class Retriever:
     """Finds the chunks most relevant to a question."""
 
-    def __init__(self, index: Index, model: SentenceTransformer) -> None:
+    def __init__(self, index: Index, encoder: Encoder) -> None:
         self.index = index
-        self.model = model
+        self.encoder = encoder
         texts = [
             embedding_text(index.docs[c.doc_id].title, c.text) if c.doc_id in index.docs else c.text
             for c in index.chunks
@@ -107,7 +106,7 @@ class Retriever:
         )
 
     def embed_question(self, question: str) -> np.ndarray:
-        return embed(self.model, [question])[0]
+        return self.encoder.encode([question])[0]
 
     def date_mask(self, since: str | None, until: str | None) -> np.ndarray | None:
         """Chunks eligible in [since, until] (ISO strings), or None for all. A period

@@ -1,4 +1,4 @@
-"""Loading the sentence-transformers model offline and turning texts into unit vectors."""
+"""The sentence-transformers (torch) encoder: the packaged model loaded offline."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
-from .errors import ModelError
+from retrieval.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def resolve_model(name: str) -> str:
 
 
 def load_model(name: str, device: str = "cpu") -> SentenceTransformer:
-    """Load a model by name or path without touching the network."""
+    """Load a sentence-transformers model by name or path without touching the network."""
     path = resolve_model(name)
     try:
         model = SentenceTransformer(path, device=device, local_files_only=True)
@@ -141,3 +141,36 @@ def embed_passages(
 def _unit(v: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(v))
     return v / norm if norm > 0 else v
+
+
+class SbertEncoder:
+    """:class:`~retrieval.encoder.base.Encoder` backed by a sentence-transformers model."""
+
+    backend = "torch"
+
+    def __init__(self, model: str, st_model: SentenceTransformer) -> None:
+        self.model = model
+        self.st_model = st_model
+        self._dimension = model_dimension(st_model)
+
+    @classmethod
+    def load(cls, name: str, device: str = "cpu") -> SbertEncoder:
+        return cls(name, load_model(name, device))
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
+        return embed(self.st_model, texts, batch_size, progress)
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return embed_passages(self.st_model, texts, spans, batch_size, progress)

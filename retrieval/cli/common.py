@@ -1,0 +1,63 @@
+"""What every subcommand shares: settings from arguments, argument types, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from retrieval.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from retrieval.answer.qa import QA
+
+
+def common(sp: argparse.ArgumentParser) -> None:
+    """Options every subcommand takes."""
+    sp.add_argument("--index", type=Path, help="index folder (NEWSQA_INDEX_DIR)")
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def date_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--since", type=iso_date, help="only documents dated on or after YYYY-MM-DD")
+    sp.add_argument("--until", type=iso_date, help="only documents dated on or before YYYY-MM-DD")
+
+
+def iso_date(value: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    settings = load_settings(env_file=args.env_file)
+    if getattr(args, "index", None):
+        settings = replace(settings, index_dir=args.index)
+    if getattr(args, "corpus", None):
+        settings = replace(settings, corpus_dir=args.corpus)
+    return settings
+
+
+def emit(out: TextIO, obj: dict[str, Any]) -> None:
+    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def open_qa(args: argparse.Namespace) -> QA:
+    from retrieval.answer.qa import QA
+
+    return QA.open(settings_from_args(args))
