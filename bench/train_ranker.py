@@ -26,14 +26,9 @@ import torch
 
 from retrieval.answer.engine import gather, pick, quote
 from retrieval.answer.evaluate import hit, read_questions
-from retrieval.answer.features import (
-    FEATURES,
-    RANKER_PATH,
-    Ranker,
-    calibration_inputs,
-    featurize,
-)
+from retrieval.answer.features import FEATURES, featurize
 from retrieval.answer.qa import QA
+from retrieval.answer.ranker import RANKER_PATH, Ranker, calibration_inputs
 from retrieval.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,7 +123,7 @@ def choose_neighbour_margin(
                     continue
                 b, p = pick(cv_scores[i], g.candidates, margin)
                 partner = g.candidates[p] if p is not None else None
-                text, _ = quote(g.candidates[b], partner, qa.retriever)
+                text, _ = quote(g.candidates[b], partner)
                 hits[i] = hit(text, q.answers)
                 if answered[i]:
                     words.append(len(text.split()))
@@ -168,7 +163,7 @@ def main() -> int:
     names = np.array([name for name, _, _ in rows])
     xs, ys, targets = [], [], []
     for _, q, g in rows:
-        xs.append(featurize(g.info, g.qvec, qa.retriever, g.candidates))
+        xs.append(featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates))
         ys.append(np.array([hit(c.text, q.answers) for c in g.candidates], dtype=bool))
         # Train on answer-bearing sentences of the gold document when it was retrieved:
         # a short answer ("two", "1961") also turns up by chance in unrelated sentences.

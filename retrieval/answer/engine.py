@@ -9,8 +9,9 @@ from datetime import date, datetime
 
 import numpy as np
 
-from retrieval.answer.features import _PRONOUN_START, Candidate, Ranker, candidates, featurize
+from retrieval.answer.features import _PRONOUN_START, Candidate, candidates, featurize
 from retrieval.answer.question import QuestionInfo, analyse
+from retrieval.answer.ranker import Ranker
 from retrieval.errors import BadQuestionError
 from retrieval.search.retriever import Hit, Retriever
 
@@ -126,10 +127,10 @@ def pick(scores: np.ndarray, cands: Sequence[Candidate], margin: float) -> tuple
     return best, None
 
 
-def quote(best: Candidate, partner: Candidate | None, retriever: Retriever) -> tuple[str, int]:
+def quote(best: Candidate, partner: Candidate | None) -> tuple[str, int]:
     """The quoted text (the best sentence, with its partner or, for a sentence that cannot
     stand alone, its neighbour) and the offset of the best sentence inside it."""
-    chunk = retriever.index.chunks[best.hit.position]
+    chunk = best.hit
     spans = chunk.sentences
     j = best.index_in_chunk
     start, end = spans[j]
@@ -263,7 +264,8 @@ def gather(
         hits = retriever.search(
             question, PASSAGES, since=since, until=until, qvec=qvec, allowed=allowed
         )
-    return Gathered(info, asked, qvec, hits, candidates(retriever, hits[:CANDIDATE_CHUNKS]))
+    cands = candidates(hits[:CANDIDATE_CHUNKS], retriever.sentence_vectors)
+    return Gathered(info, asked, qvec, hits, cands)
 
 
 def answer_question(
@@ -283,7 +285,7 @@ def answer_question(
     passages = tuple(Passage(h.doc_id, h.chunk_id, h.score) for h in hits)
     if not cands:
         return Answer(question, None, _sources(hits, 3), 0.0, True, passages)
-    features = featurize(g.info, g.qvec, retriever, cands)
+    features = featurize(g.info, g.qvec, retriever.lexical, cands)
     scores = ranker.scores(features)
     confidence = ranker.confidence(scores, features)
     if confidence < threshold:
@@ -291,7 +293,7 @@ def answer_question(
     best_i, partner_i = pick(scores, cands, ranker.neighbour_margin)
     best = cands[best_i]
     partner = cands[partner_i] if partner_i is not None else None
-    text, offset = quote(best, partner, retriever)
+    text, offset = quote(best, partner)
     backing = [best.hit, *_duplicates(best, cands)]
     return Answer(
         question=question,

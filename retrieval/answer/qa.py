@@ -7,7 +7,7 @@ import threading
 from datetime import datetime
 
 from retrieval.answer.engine import Answer, answer_question, check_question
-from retrieval.answer.features import RANKER_PATH, Ranker
+from retrieval.answer.ranker import RANKER_PATH, Ranker
 from retrieval.encoder.base import Encoder
 from retrieval.encoder.factory import load_encoder
 from retrieval.search.retriever import Hit, Retriever

@@ -119,7 +119,7 @@ def explain(qa: Any, question: str, asked: datetime, since: str | None, until: s
         lines.append(f"  {h.rank:2d}. {h.score:.4f} {h.dense:.3f} {h.lexical:6.2f}  "
                      f"{h.title[:60]} ({h.date or 'undated'}) [{h.doc_id}]")  # fmt: skip
     if g.candidates:
-        x = featurize(g.info, g.qvec, qa.retriever, g.candidates)
+        x = featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates)
         p = qa.ranker.scores(x)
         conf = qa.ranker.confidence(p, x)
         lines.append(f"sentences (ranker score; confidence {conf:.3f}, "

@@ -7,24 +7,19 @@ on paraphrase, where dense retrieval is strong; both scores are combined.
 from __future__ import annotations
 
 import logging
-import math
-import re
-from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-import bm25s
 import numpy as np
-import Stemmer
 
 from retrieval.encoder.base import Encoder
 from retrieval.ingest.chunking import embedding_text
+from retrieval.search.lexical import Lexical
 from retrieval.store.faiss import Index, search_vectors
 
 log = logging.getLogger(__name__)
 
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
-_STOP = frozenset(bm25s.stopwords.STOPWORDS_EN)
 CANDIDATES = 100  # from each of the dense and the lexical lists
 # Fusion weights, chosen on the benchmarks' dev questions (bench/answers.py):
 LEXICAL_WEIGHT = 0.3  # of BM25 relative to the question's best BM25 score
@@ -47,46 +42,14 @@ class Hit:
     date: str | None
     url: str | None
     position: int  # row in the index
+    chunk_start: int = 0  # offset of the chunk in its document's text
+    sentences: tuple[tuple[int, int], ...] = ()  # sentence spans in ``text``
+    first_row: int = 0  # sentence-vector row of the first of them
+    kind: str = "article"  # the document's kind: "event", "article", "jsonl"
 
 
 def _day_number(iso: str | None) -> int:
     return date.fromisoformat(iso).toordinal() if iso else 0
-
-
-class Lexical:
-    """BM25 over the chunks of an index (built in memory when the index loads), and the
-    term statistics the answer ranker uses."""
-
-    def __init__(self, texts: list[str]) -> None:
-        self._stemmer = Stemmer.Stemmer("english")
-        self._bm25 = bm25s.BM25()
-        self.size = len(texts)
-        docs = [self.terms(t) for t in texts]
-        df: Counter[str] = Counter()
-        for terms in docs:
-            df.update(set(terms))
-        n = max(1, len(texts))
-        # Smoothed idf, never negative, so that common words still count a little.
-        self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self._max_idf = math.log(1 + (n + 0.5) / 0.5)
-        if texts:
-            self._bm25.index(docs, show_progress=False)
-
-    def terms(self, text: str) -> list[str]:
-        """Lower-cased, stemmed content words (stop words dropped)."""
-        words = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
-        return self._stemmer.stemWords(words) if words else []
-
-    def idf(self, term: str) -> float:
-        """Unseen terms get the highest idf: a rare name in a question matters most."""
-        return self._idf.get(term, self._max_idf)
-
-    def scores(self, text: str) -> np.ndarray:
-        """BM25 score of every chunk (zeros when the question has no indexed term)."""
-        tokens = [t for t in self.terms(text) if t in self._idf]
-        if not tokens or not self.size:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
 
 
 class Retriever:
@@ -104,6 +67,10 @@ class Retriever:
         self._days = np.array(
             [_day_number(index.docs[c.doc_id].date) for c in index.chunks], dtype=np.int32
         )
+
+    def sentence_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        """The stored unit vectors of sentences by row (``Hit.first_row`` onwards)."""
+        return self.index.sentence_vectors[list(rows)]
 
     def embed_question(self, question: str) -> np.ndarray:
         return self.encoder.encode([question])[0]
@@ -185,4 +152,8 @@ class Retriever:
             date=doc.date,
             url=doc.url,
             position=pos,
+            chunk_start=chunk.start,
+            sentences=chunk.sentences,
+            first_row=self.index.sentence_rows(pos).start,
+            kind=doc.kind,
         )

@@ -1,0 +1,116 @@
+"""The answer ranker: a small network that scores candidate sentences, and the
+calibration that turns the best score into the answer's confidence.
+
+The weights live in ``ranker.json`` beside this module, written by
+`bench/train_ranker.py` together with the feature names and order they were fitted on;
+loading refuses a file whose names or order differ from :data:`features.FEATURES`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.answer.features import FEATURES
+from retrieval.errors import ConfigError
+
+_CALIBRATION_FEATURES = [
+    FEATURES.index(n) for n in ("s_cos", "overlap", "c_cos", "chunk_overlap", "coverage")
+]
+
+
+def calibration_inputs(scores: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Top score, its margin over the next, and the top sentence's match features."""
+    order = np.argsort(-scores)
+    top = float(scores[order[0]])
+    margin = top - float(scores[order[1]]) if len(scores) > 1 else 5.0
+    return np.array([top, min(margin, 5.0), *features[order[0], _CALIBRATION_FEATURES]])
+
+
+def check_features(names: object, path: Path) -> None:
+    """Raise ConfigError unless ``names`` are exactly FEATURES, in the same order."""
+    if names == list(FEATURES):
+        return
+    if not isinstance(names, list):
+        raise ConfigError(f"{path} names no features; run bench/train_ranker.py")
+    wanted = set(FEATURES)
+    missing, extra = wanted - set(names), set(names) - wanted
+    if missing or extra:
+        detail = f"missing {sorted(missing)}, unknown {sorted(extra)}"
+    else:
+        at = next(i for i, (a, b) in enumerate(zip(names, FEATURES, strict=True)) if a != b)
+        detail = f"order differs at position {at} ({names[at]!r}, expected {FEATURES[at]!r})"
+    raise ConfigError(f"{path} was fitted on other features ({detail}); run bench/train_ranker.py")
+
+
+@dataclass(frozen=True)
+class Ranker:
+    """Scores candidate sentences with a small two-layer network, trained listwise so
+    that the answer-bearing sentence of a question scores highest; a logistic calibration
+    of the top score (and its margin over the next) gives the answer's confidence."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    w1: np.ndarray  # hidden x features
+    b1: np.ndarray
+    w2: np.ndarray  # hidden
+    b2: float
+    calibration: tuple[float, ...] = (1.0,) + (0.0,) * 7  # see calibration_inputs
+    threshold: float = 0.5  # abstain below this confidence
+    neighbour_margin: float = 1.0  # score gap within which an adjacent sentence is quoted too
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        h = np.maximum(((features - self.mean) / self.scale) @ self.w1.T + self.b1, 0.0)
+        return h @ self.w2 + self.b2
+
+    def confidence(self, scores: np.ndarray, features: np.ndarray) -> float:
+        """Calibrated probability that the top-scored sentence holds the answer.
+
+        The ranker's scores only order one question's sentences; whether the best of them
+        answers at all also depends on how well it matches the question, so the calibration
+        sees the top score and margin together with the best sentence's similarity, term
+        overlap and passage similarity. Out-of-corpus questions fall below the threshold.
+        """
+        if len(scores) == 0:
+            return 0.0
+        z = float(np.dot(self.calibration[:-1], calibration_inputs(scores, features)))
+        return float(1.0 / (1.0 + math.exp(-(z + self.calibration[-1]))))
+
+    def save(self, path: Path, extra: dict[str, object] | None = None) -> None:
+        data = {
+            "features": list(FEATURES),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "w1": self.w1.tolist(),
+            "b1": self.b1.tolist(),
+            "w2": self.w2.tolist(),
+            "b2": self.b2,
+            "calibration": list(self.calibration),
+            "threshold": self.threshold,
+            "neighbour_margin": self.neighbour_margin,
+            **(extra or {}),
+        }
+        path.write_text(json.dumps(data) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Ranker:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read the ranker file {path}: {exc}") from None
+        check_features(data.get("features"), path)
+        f32 = np.float32
+        return cls(
+            np.asarray(data["mean"], f32), np.asarray(data["scale"], f32),
+            np.asarray(data["w1"], f32), np.asarray(data["b1"], f32),
+            np.asarray(data["w2"], f32), float(data["b2"]),
+            tuple(data["calibration"]), float(data["threshold"]),
+            float(data.get("neighbour_margin", 1.0)),
+        )  # fmt: skip
+
+
+RANKER_PATH = Path(__file__).with_name("ranker.json")

@@ -1,0 +1,62 @@
+"""Feature rows built by name, and the ranker file's feature names checked on load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.answer.engine import gather
+from retrieval.answer.features import FEATURES, featurize
+from retrieval.answer.qa import QA
+from retrieval.answer.ranker import RANKER_PATH, Ranker
+from retrieval.errors import ConfigError
+from retrieval.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def qa(default_index: Settings, model) -> QA:  # type: ignore[no-untyped-def]
+    return QA.open(default_index, encoder=model)
+
+
+def test_feature_columns_carry_their_names(qa: QA) -> None:
+    """Each named column holds what its name says, whatever its position in FEATURES."""
+    g = gather(qa.retriever, "Who is Moscow's envoy to NATO?")
+    x = featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates)
+    assert x.shape == (len(g.candidates), len(FEATURES))
+    col = {name: x[:, i] for i, name in enumerate(FEATURES)}
+    assert (col["wh_who"] == 1).all() and (col["wh_when"] == 0).all()
+    cos = np.stack([c.vector for c in g.candidates]) @ g.qvec
+    assert np.allclose(col["s_cos"], cos, atol=1e-5)
+    assert np.isclose(col["s_cos_gap"].max(), 0.0) and np.isclose(col["s_cos_rank"].max(), 1.0)
+    grushko = [i for i, c in enumerate(g.candidates) if "Grushko" in c.text]
+    assert grushko and col["who_caps"][grushko[0]] > 0
+
+
+def _write(tmp_path: Path, names: list[str]) -> Path:
+    data = json.loads(RANKER_PATH.read_text())
+    data["features"] = names
+    path = tmp_path / "ranker.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_ranker_file_with_other_feature_order_is_refused(tmp_path: Path) -> None:
+    """Two swapped feature names are reported with the position where the order differs."""
+    names = list(FEATURES)
+    names[3], names[4] = names[4], names[3]
+    with pytest.raises(ConfigError, match=r"order differs at position 3 \('c_rank_inv'"):
+        Ranker.load(_write(tmp_path, names))
+
+
+def test_ranker_file_with_missing_feature_is_refused(tmp_path: Path) -> None:
+    """A file fitted without one of today's features names the missing one."""
+    with pytest.raises(ConfigError, match="missing \\['question_words'\\]"):
+        Ranker.load(_write(tmp_path, list(FEATURES[:-1])))
+
+
+def test_shipped_ranker_loads() -> None:
+    """The committed ranker file matches today's features."""
+    assert Ranker.load(RANKER_PATH).w1.shape[1] == len(FEATURES)
