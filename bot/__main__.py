@@ -53,8 +53,11 @@ def setup_logging(verbose: bool, token: str | None) -> None:
     if not verbose:
         # discord.py's INFO lines are useful; its voice warnings and HTTP chatter are not.
         logging.getLogger("discord.client").setLevel(logging.ERROR)
-        for noisy in ("sentence_transformers", "httpx", "huggingface_hub", "faiss", "bm25s"):
+        for noisy in ("sentence_transformers", "httpx", "huggingface_hub", "faiss", "bm25s",
+                      "milvus_lite"):  # fmt: skip
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pymilvus logs each failed call with a traceback; the store turns them into one line.
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
 
 
 def open_engine(settings: Settings) -> QA:
@@ -62,7 +65,11 @@ def open_engine(settings: Settings) -> QA:
     try:
         qa = QA.open(settings)
     except IndexMissingError:
-        log.info("no index at %s yet: building it from %s", settings.index_dir, settings.corpus_dir)
+        log.info(
+            "no index at %s yet: building it from %s",
+            settings.store or settings.index_dir,
+            settings.corpus_dir,
+        )
         encoder = load_encoder(settings)  # loaded once, for both steps
         report = build_index(settings, encoder=encoder, progress=sys.stderr.isatty())
         log.info("built index version %s (%d documents)", report.version, report.documents)

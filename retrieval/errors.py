@@ -37,6 +37,10 @@ class IndexMismatchError(IndexError_):
     """The index was built with another model, dimension or tokenizer than the one asked for."""
 
 
+class StoreUnreachableError(IndexError_):
+    """The server holding the index (Milvus) cannot be reached or opened."""
+
+
 class IndexLockedError(IndexError_):
     """Another process is writing the index."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -31,6 +31,8 @@ class Settings:
     top_k: int = 5
     max_question_chars: int = 500
     abstain_threshold: float | None = None  # None: the value calibrated for the engine
+    store: str = ""  # empty: the FAISS folder at index_dir; else a Milvus URI
+    milvus_token: str = field(default="", repr=False)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
@@ -97,6 +99,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         top_k=_int(env, "NEWSQA_TOP_K", d.top_k, low=1),
         max_question_chars=_int(env, "NEWSQA_MAX_QUESTION_CHARS", d.max_question_chars, low=10),
         abstain_threshold=env_number(env, "NEWSQA_ABSTAIN_THRESHOLD"),
+        store=env.get("NEWSQA_STORE", "").strip(),
+        milvus_token=env.get("NEWSQA_MILVUS_TOKEN", "").strip(),
     )
 
 

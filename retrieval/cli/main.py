@@ -36,8 +36,13 @@ def setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("sentence_transformers", "transformers", "httpx", "urllib3", "bm25s"):
+    for noisy in (
+        "sentence_transformers", "transformers", "httpx", "urllib3", "bm25s", "faiss",
+        "milvus_lite",
+    ):  # fmt: skip
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pymilvus logs each failed call with a traceback; the store turns them into one line.
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -18,9 +18,9 @@ from retrieval.ingest.chunking import Chunk, chunk_document, title_prefix
 from retrieval.ingest.documents import Corpus, Document, SkippedFile, load_corpus
 from retrieval.ingest.tokenizer import ENCODING_NAME, load_encoding
 from retrieval.settings import Settings
-from retrieval.store.base import DocInfo, Manifest, Store
+from retrieval.store.base import DocInfo, Manifest, SearchIndex, Store
 from retrieval.store.factory import open_store
-from retrieval.store.faiss import Index, choose_index_type
+from retrieval.store.faiss import choose_index_type
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def corpus_fingerprint(docs: list[Document]) -> str:
     return h.hexdigest()
 
 
-def _previous(settings: Settings, store: Store, full: bool) -> tuple[Index | None, str]:
+def _previous(settings: Settings, store: Store, full: bool) -> tuple[SearchIndex | None, str]:
     """The version to reuse vectors from, or None with the reason for a full build."""
     if full:
         return None, "full rebuild requested"
@@ -106,9 +106,11 @@ def build_index(
         if prev is None and reason != "no previous index":
             log.warning("full rebuild: %s", reason)
         old_chunks: dict[str, list[int]] = {}
-        if prev is not None:
-            for pos, chunk in enumerate(prev.chunks):
-                old_chunks.setdefault(chunk.doc_id, []).append(pos)
+        prev_chunks = prev.all_chunks() if prev is not None else ()
+        for pos, chunk in enumerate(prev_chunks):
+            old_chunks.setdefault(chunk.doc_id, []).append(pos)
+        # The previous version's sentence rows of each chunk start here.
+        prev_starts = np.cumsum([0, *(len(c.sentences) for c in prev_chunks)])
 
         added = changed = unchanged = 0
         chunks: list[Chunk] = []
@@ -118,7 +120,7 @@ def build_index(
             if prev is not None and old is not None and old.content_hash == doc.content_hash:
                 unchanged += 1
                 positions = old_chunks.get(doc.doc_id, [])
-                chunks.extend(prev.chunks[p] for p in positions)
+                chunks.extend(prev_chunks[p] for p in positions)
                 sources.extend(positions)
                 continue
             if old is None:
@@ -169,14 +171,16 @@ def build_index(
         if prev is not None:
             reused = [i for i, s in enumerate(sources) if s >= 0]
             if reused:
-                vectors[reused] = prev.vectors[[sources[i] for i in reused]]
+                vectors[reused] = prev.chunk_vectors([sources[i] for i in reused])
                 new_rows = np.concatenate(
                     [np.arange(sent_starts[i], sent_starts[i + 1]) for i in reused]
                 ).astype(np.int64)
                 old_rows = np.concatenate(
-                    [np.asarray(prev.sentence_rows(sources[i])) for i in reused]
-                ).astype(np.int64)
-                sentence_vectors[new_rows] = prev.sentence_vectors[old_rows]
+                    [np.arange(prev_starts[sources[i]], prev_starts[sources[i] + 1])
+                     for i in reused]
+                ).astype(np.int64)  # fmt: skip
+                if len(old_rows):
+                    sentence_vectors[new_rows] = prev.sentence_vectors_at(old_rows.tolist())
         if fresh is not None and fresh_sentences is not None:
             vectors[todo] = fresh
             rows = np.concatenate(

@@ -60,7 +60,7 @@ class IndexWatcher:
         self._thread.start()
         log.info(
             "watching %s for new index versions every %.1fs",
-            self.qa.settings.index_dir,
+            self.qa.store.location,
             self.interval,
         )
         return self

@@ -1,4 +1,4 @@
-"""Hybrid passage retrieval: BM25 over chunk texts and dense search over the FAISS index.
+"""Hybrid passage retrieval: BM25 over chunk texts and dense search in the store.
 
 News questions hinge on names, numbers and dates, where lexical matching is strong, and
 on paraphrase, where dense retrieval is strong; both scores are combined.
@@ -14,9 +14,9 @@ from datetime import date
 import numpy as np
 
 from retrieval.encoder.base import Encoder
-from retrieval.ingest.chunking import embedding_text
+from retrieval.ingest.chunking import Chunk
 from retrieval.search.lexical import Lexical
-from retrieval.store.faiss import Index, search_vectors
+from retrieval.store.base import SearchIndex, day_number, period_mask
 
 log = logging.getLogger(__name__)
 
@@ -48,29 +48,28 @@ class Hit:
     kind: str = "article"  # the document's kind: "event", "article", "jsonl"
 
 
-def _day_number(iso: str | None) -> int:
-    return date.fromisoformat(iso).toordinal() if iso else 0
+def _days(since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    return (
+        day_number(since) if since is not None else None,
+        day_number(until) if until is not None else None,
+    )
 
 
 class Retriever:
     """Finds the chunks most relevant to a question."""
 
-    def __init__(self, index: Index, encoder: Encoder) -> None:
+    def __init__(self, index: SearchIndex, encoder: Encoder) -> None:
         self.index = index
         self.encoder = encoder
-        texts = [
-            embedding_text(index.docs[c.doc_id].title, c.text) if c.doc_id in index.docs else c.text
-            for c in index.chunks
-        ]
+        # BM25 stays in the process whatever the store (see README, "Scaling out").
+        texts, days = index.lexical_columns()
         self.lexical = Lexical(texts)
         # Document dates as ISO day numbers (0 = undated), for fast period masks.
-        self._days = np.array(
-            [_day_number(index.docs[c.doc_id].date) for c in index.chunks], dtype=np.int32
-        )
+        self._days = days
 
     def sentence_vectors(self, rows: Sequence[int]) -> np.ndarray:
         """The stored unit vectors of sentences by row (``Hit.first_row`` onwards)."""
-        return self.index.sentence_vectors[list(rows)]
+        return self.index.sentence_vectors_at(rows)
 
     def embed_question(self, question: str) -> np.ndarray:
         return self.encoder.encode([question])[0]
@@ -78,15 +77,7 @@ class Retriever:
     def date_mask(self, since: str | None, until: str | None) -> np.ndarray | None:
         """Chunks eligible in [since, until] (ISO strings), or None for all. A period
         excludes documents dated outside it; undated documents stay eligible."""
-        if since is None and until is None:
-            return None
-        dated = self._days > 0
-        mask = np.ones(len(self._days), dtype=bool)
-        if since is not None:
-            mask &= ~dated | (self._days >= _day_number(since))
-        if until is not None:
-            mask &= ~dated | (self._days <= _day_number(until))
-        return mask
+        return period_mask(self._days, *_days(since, until))
 
     def search(
         self,
@@ -116,8 +107,10 @@ class Retriever:
         if allowed is not None:
             mask = allowed if mask is None else mask & allowed
         cand = min(n, max(CANDIDATES, k))
-        # Searching only the allowed rows, so that a period never starves the list.
-        dense_top = [i for i, _ in search_vectors(self.index, qvec[None, :], cand, mask)[0]]
+        lo, hi = _days(since, until)
+        dense_top = [
+            i for i, _ in self.index.dense_search(qvec, cand, since=lo, until=hi, allowed=allowed)
+        ]
         lex = self.lexical.scores(question)
         if mask is not None:
             lex = np.where(mask, lex, 0.0)
@@ -125,20 +118,24 @@ class Retriever:
         pool = np.array(sorted(set(dense_top) | set(lex_top)), dtype=np.int64)
         if len(pool) == 0:
             return []
-        dense = self.index.vectors[pool] @ qvec
+        dense = self.index.chunk_vectors(pool) @ qvec
         fused = dense + LEXICAL_WEIGHT * lex[pool] / (float(lex.max()) or 1.0)
         if recent_to is not None:
             days = self._days[pool]
             age = np.maximum(recent_to.toordinal() - days, 0)
             fused = fused + np.where(days > 0, RECENCY_WEIGHT * np.exp(-age / RECENCY_DAYS), 0.0)
         order = np.argsort(-fused, kind="stable")[:k]
+        fetched = self.index.fetch_chunks([int(pool[o]) for o in order])
         return [
-            self._hit(rank, int(pool[o]), float(fused[o]), float(dense[o]), float(lex[pool[o]]))
-            for rank, o in enumerate(order)
-        ]
+            self._hit(rank, int(pool[o]), float(fused[o]), float(dense[o]),
+                      float(lex[pool[o]]), chunk, first_row)
+            for rank, (o, (chunk, first_row)) in enumerate(zip(order, fetched, strict=True))
+        ]  # fmt: skip
 
-    def _hit(self, rank: int, pos: int, score: float, dense: float, lexical: float) -> Hit:
-        chunk = self.index.chunks[pos]
+    def _hit(
+        self, rank: int, pos: int, score: float, dense: float, lexical: float, chunk: Chunk,
+        first_row: int,
+    ) -> Hit:  # fmt: skip
         doc = self.index.docs[chunk.doc_id]
         return Hit(
             rank=rank + 1,
@@ -154,6 +151,6 @@ class Retriever:
             position=pos,
             chunk_start=chunk.start,
             sentences=chunk.sentences,
-            first_row=self.index.sentence_rows(pos).start,
+            first_row=first_row,
             kind=doc.kind,
         )

@@ -3,24 +3,29 @@
 A store keeps versions of the index. A build writes a complete new version and then
 publishes it in one atomic step, so readers (bot replicas, the CLI) always load either the
 old or the new version, never a mix. Backends: ``faiss`` (a folder of versions with a
-``CURRENT`` pointer; the default). ``factory.open_store`` picks one from the settings.
+``CURRENT`` pointer; the default) and ``milvus`` (collections in Milvus or Milvus Lite,
+published by switching an alias). ``factory.open_store`` picks one from the settings.
+
+A loaded version is a :class:`SearchIndex`: search and answering ask it for what they
+need (a dense top list within a period, some chunks, some sentence vectors) rather than
+reading its arrays, so a backend may keep everything in memory or in a server.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
 
 from retrieval.ingest.records import Document, Related
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from retrieval.ingest.chunking import Chunk
-    from retrieval.store.faiss import Index
 
 FORMAT_VERSION = 2
 
@@ -85,6 +90,82 @@ class DocInfo:
         )  # fmt: skip
 
 
+def day_number(iso: str | None) -> int:
+    """A date as an ordinal day number (0 for undated), the form periods filter on."""
+    return date.fromisoformat(iso).toordinal() if iso else 0
+
+
+def period_mask(days: np.ndarray, since: int | None, until: int | None) -> np.ndarray | None:
+    """Chunks eligible in [since, until] (day numbers), or None for all. A period excludes
+    documents dated outside it; undated documents (day 0) stay eligible."""
+    if since is None and until is None:
+        return None
+    dated = days > 0
+    mask = np.ones(len(days), dtype=bool)
+    if since is not None:
+        mask &= ~dated | (days >= since)
+    if until is not None:
+        mask &= ~dated | (days <= until)
+    return mask
+
+
+class SearchIndex(Protocol):
+    """A loaded version of the index, as search and answering read it.
+
+    Chunks are addressed by position (0 .. len-1); sentence vectors by row, the rows of a
+    chunk's sentences being consecutive from the row :meth:`fetch_chunks` gives with it.
+    """
+
+    @property
+    def manifest(self) -> Manifest: ...
+
+    @property
+    def docs(self) -> Mapping[str, DocInfo]:
+        """Every document by id, in corpus order."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where this version is, as messages show it."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def lexical_columns(self) -> tuple[list[str], np.ndarray]:
+        """Every chunk's text for BM25 (title and text) and its day number, by position."""
+        ...
+
+    def dense_search(
+        self,
+        qvec: np.ndarray,
+        k: int,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> list[tuple[int, float]]:
+        """Top-k (position, inner product) for one unit query vector among the chunks dated
+        in [since, until] (day numbers; undated chunks always qualify) and, if given, the
+        ``allowed`` ones (one flag per position)."""
+        ...
+
+    def chunk_vectors(self, positions: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The unit vectors of some chunks, one row per position, in the order given."""
+        ...
+
+    def fetch_chunks(self, positions: Sequence[int]) -> list[tuple[Chunk, int]]:
+        """Some chunks, in the order given, each with its first sentence-vector row."""
+        ...
+
+    def sentence_vectors_at(self, rows: Sequence[int]) -> np.ndarray:
+        """Sentence vectors by row, in the order given."""
+        ...
+
+    def all_chunks(self) -> Sequence[Chunk]:
+        """Every chunk in position order (what a rebuild reuses)."""
+        ...
+
+
 class Store(Protocol):
     """Versions of the index in one place (a folder, a database)."""
 
@@ -99,7 +180,7 @@ class Store(Protocol):
         """Fail fast (IndexMissingError, IndexCorruptError) when there is nothing to load."""
         ...
 
-    def load(self, *, model: str | None = None, dimension: int | None = None) -> Index:
+    def load(self, *, model: str | None = None, dimension: int | None = None) -> SearchIndex:
         """The published version, checked against the model it will be queried with."""
         ...
 

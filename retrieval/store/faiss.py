@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,8 @@ from retrieval.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
-from retrieval.ingest.chunking import Chunk
-from retrieval.store.base import FORMAT_VERSION, DocInfo, Manifest
+from retrieval.ingest.chunking import Chunk, embedding_text
+from retrieval.store.base import FORMAT_VERSION, DocInfo, Manifest, day_number, period_mask
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ _FILES = ("vectors.npy", "sentences.npy", "index.faiss", "chunks.jsonl", "docume
 
 @dataclass(frozen=True)
 class Index:
-    """A loaded version: vectors, the FAISS index over them, chunks and documents."""
+    """A loaded version: vectors, the FAISS index over them, chunks and documents, all in
+    memory (a :class:`~retrieval.store.base.SearchIndex`)."""
 
     path: Path
     manifest: Manifest
@@ -65,6 +67,55 @@ class Index:
 
     def sentence_rows(self, position: int) -> range:
         return range(int(self.sentence_starts[position]), int(self.sentence_starts[position + 1]))
+
+    # --- the SearchIndex interface -----------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @cached_property
+    def days(self) -> np.ndarray:
+        """Each chunk's document date as a day number (0 = undated)."""
+        return np.array(
+            [day_number(self.docs[c.doc_id].date) if c.doc_id in self.docs else 0
+             for c in self.chunks],
+            dtype=np.int32,
+        )  # fmt: skip
+
+    def lexical_columns(self) -> tuple[list[str], np.ndarray]:
+        texts = [
+            embedding_text(self.docs[c.doc_id].title, c.text) if c.doc_id in self.docs else c.text
+            for c in self.chunks
+        ]
+        return texts, self.days
+
+    def dense_search(
+        self,
+        qvec: np.ndarray,
+        k: int,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> list[tuple[int, float]]:
+        mask = period_mask(self.days, since, until)
+        if allowed is not None:
+            mask = allowed if mask is None else mask & allowed
+        # Searching only the allowed rows, so that a period never starves the list.
+        return search_vectors(self, qvec[None, :], k, mask)[0]
+
+    def chunk_vectors(self, positions: Sequence[int] | np.ndarray) -> np.ndarray:
+        return self.vectors[np.asarray(positions, dtype=np.int64)]
+
+    def fetch_chunks(self, positions: Sequence[int]) -> list[tuple[Chunk, int]]:
+        return [(self.chunks[p], int(self.sentence_starts[p])) for p in positions]
+
+    def sentence_vectors_at(self, rows: Sequence[int]) -> np.ndarray:
+        return self.sentence_vectors[list(rows)]
+
+    def all_chunks(self) -> Sequence[Chunk]:
+        return self.chunks
 
 
 def make_faiss_index(vectors: np.ndarray, index_type: str) -> faiss.Index:
