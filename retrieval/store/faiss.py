@@ -40,11 +40,11 @@ from retrieval.errors import (
     IndexMissingError,
 )
 from retrieval.ingest.chunking import Chunk, embedding_text
+from retrieval.store.ann import ANN_TYPE, make_ann_index, search_ann
 from retrieval.store.base import FORMAT_VERSION, DocInfo, Manifest, day_number, period_mask
 
 log = logging.getLogger(__name__)
 
-HNSW_MIN_CHUNKS = 100_000  # exact search stays under ~20 ms below this size on 2 cores
 _FILES = ("vectors.npy", "sentences.npy", "index.faiss", "chunks.jsonl", "documents.jsonl")
 
 
@@ -119,22 +119,19 @@ class Index:
 
 
 def make_faiss_index(vectors: np.ndarray, index_type: str) -> faiss.Index:
-    """Inner product over unit vectors is cosine similarity."""
-    dim = vectors.shape[1]
-    index: faiss.Index
-    if index_type == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 128
-    else:
-        index = faiss.IndexFlatIP(dim)
+    """Inner product over unit vectors is cosine similarity: exact (``flat``) or
+    approximate (see :mod:`retrieval.store.ann`)."""
+    if index_type != "flat":
+        return make_ann_index(vectors, index_type)
+    index = faiss.IndexFlatIP(vectors.shape[1])
     if len(vectors):
         index.add(vectors)
     return index
 
 
-def choose_index_type(n_chunks: int) -> str:
-    return "hnsw" if n_chunks >= HNSW_MIN_CHUNKS else "flat"
+def choose_index_type(n_chunks: int, ann_min_chunks: int) -> str:
+    """``flat`` (exact) below ``ann_min_chunks`` chunks, else the approximate type."""
+    return ANN_TYPE if n_chunks >= ann_min_chunks else "flat"
 
 
 # --- writing -------------------------------------------------------------------------
@@ -318,8 +315,10 @@ def load_index(index_dir: Path, *, model: str | None = None, dimension: int | No
                 f"index file {name} at {path} is {what}: {_rebuild_hint(index_dir)}"
             )
     try:
-        vectors = np.load(path / "vectors.npy")
-        sentence_vectors = np.load(path / "sentences.npy")
+        # Mapped, not read: pages load on first use and are shared by every process
+        # serving this version, which matters from a million chunks on.
+        vectors = np.load(path / "vectors.npy", mmap_mode="r")
+        sentence_vectors = np.load(path / "sentences.npy", mmap_mode="r")
         faiss_index = faiss.deserialize_index(
             np.frombuffer((path / "index.faiss").read_bytes(), dtype=np.uint8)
         )
@@ -358,13 +357,16 @@ def search_vectors(
     k = min(k, len(index))
     if k <= 0:
         return [[] for _ in range(len(queries))]
-    params = None
-    if allowed is not None:
-        bits = np.packbits(allowed.astype(bool), bitorder="little")
-        selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
-        params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
     queries = np.ascontiguousarray(queries, dtype=np.float32)
-    scores, ids = index.faiss_index.search(queries, k, params=params)
+    if index.manifest.index_type != "flat":
+        scores, ids = search_ann(index.faiss_index, index.vectors, queries, k, allowed)
+    else:
+        params = None
+        if allowed is not None:
+            bits = np.packbits(allowed.astype(bool), bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        scores, ids = index.faiss_index.search(queries, k, params=params)
     return [
         [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i != -1]
         for row_ids, row_scores in zip(ids, scores, strict=True)

@@ -1,0 +1,144 @@
+"""Making the ONNX files of a sentence-transformers model (needs torch; run once per model).
+
+Steps, each chosen by measurement on the packaged all-MiniLM-L6-v2 (bench/encoder.py):
+
+1. export the transformer with eager attention (the graph that onnxruntime's BERT
+   optimiser recognises), returning the token embeddings; pooling stays in numpy so the
+   sentence spans of a chunk can be pooled from the same pass;
+2. fuse attention, layer norms and GELU with ``onnxruntime.transformers.optimizer``:
+   this is the fp32 file (cosine 1.0000 to torch);
+3. quantise its weights to int8 per output channel (``quantize_dynamic``): this is the
+   int8 file, a quarter of the size; per-channel scales keep cosine to fp32 at ~0.993
+   where one scale per tensor gives ~0.96.
+
+Files are written under a lock, to temporary names, then renamed, so two processes never
+export twice at once and a reader never sees half a file. The export is deterministic for
+given library versions: the same files (and sha256) come out again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+_OPSET = 17
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _export_transformer(model_dir: Path, dest: Path) -> tuple[int, int]:
+    """The raw fp32 graph of the model's transformer; returns (heads, hidden size)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+    hf: Any = st[0].auto_model  # a transformers model; typed loosely by the library
+    hf.eval()
+    hf.set_attn_implementation("eager")  # fused by the optimiser; SDPA's graph is not
+
+    class TokenEmbeddings(torch.nn.Module):
+        # transformers 5 takes keyword arguments only; the ONNX graph gets positional ones.
+        def __init__(self) -> None:
+            super().__init__()
+            self.hf = hf
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.hf(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    ids = torch.ones((2, 16), dtype=torch.int64)
+    axes = {0: "batch", 1: "tokens"}
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer chatter about Python values in the graph
+        torch.onnx.export(
+            TokenEmbeddings(), (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(dest),
+            input_names=names, output_names=["token_embeddings"],
+            dynamic_axes={n: axes for n in [*names, "token_embeddings"]},
+            opset_version=_OPSET, dynamo=False,
+        )  # fmt: skip
+    return int(hf.config.num_attention_heads), int(hf.config.hidden_size)
+
+
+def _write_meta(path: Path, onnx_file: Path, variant: str, model_dir: Path) -> None:
+    import onnxruntime
+
+    meta = {
+        "variant": variant,
+        "sha256": _sha256(onnx_file),
+        "bytes": onnx_file.stat().st_size,
+        "model_dir": str(model_dir),
+        "onnxruntime": onnxruntime.__version__,
+    }
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta, indent=2))
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _lock(folder: Path) -> Iterator[None]:
+    with open(folder / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # a concurrent exporter finishes first
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def export(model_dir: Path, folder: Path) -> None:
+    """Write ``fp32.onnx`` and ``int8.onnx`` (and their ``.json``) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with _lock(folder):
+        if all((folder / f"{v}.json").is_file() for v in ("fp32", "int8")):
+            return  # another process exported while this one waited
+        try:
+            _export_all(model_dir, folder)
+        except ModelError:
+            raise
+        except Exception as exc:  # torch, onnx and onnxruntime raise many kinds
+            raise ModelError(f"cannot export {model_dir} to ONNX: {exc}") from None
+
+
+def _export_all(model_dir: Path, folder: Path) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        heads, hidden = _export_transformer(model_dir, raw)
+        fused = optimizer.optimize_model(
+            str(raw), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1
+        )
+        fp32 = Path(tmp) / "fp32.onnx"
+        fused.save_model_to_file(str(fp32))
+        int8 = Path(tmp) / "int8.onnx"
+        quantize_dynamic(
+            str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+            # The fused operators are outside ONNX's shape inference; they output floats.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )  # fmt: skip
+        for variant, made in (("fp32", fp32), ("int8", int8)):
+            os.replace(made, folder / f"{variant}.onnx")
+            _write_meta(folder / f"{variant}.json", folder / f"{variant}.onnx", variant, model_dir)
+    log.info("exported %s to ONNX in %s", model_dir, folder)
