@@ -43,16 +43,16 @@ from retrieval.errors import (
     IndexMissingError,
     StoreUnreachableError,
 )
-from retrieval.ingest.chunking import Chunk, embedding_text
+from retrieval.ingest.chunking import Chunk
 from retrieval.store.base import FORMAT_VERSION, DocInfo, Manifest, day_number
+from retrieval.store.milvus_index import BATCH, CHUNK_FIELDS, MilvusIndex, query_all
 
 log = logging.getLogger(__name__)
 
 LITE_PREFIX = "milvus-lite:"
 DEFAULT_NAME = "newsqa"
-_BATCH = 1000  # rows per insert or get: well under Milvus's message size limits
+
 _PART_CHARS = 16_000  # a document's JSON is stored in parts of at most this many characters
-_CHUNK_FIELDS = ("chunk_id", "doc_id", "text", "start", "end", "n_tokens", "spans", "first_row")
 _VERSION = re.compile(r"^\d{8}T\d{6}_[0-9a-f]{8}$")
 
 
@@ -168,7 +168,7 @@ class MilvusStore:
             for name in (chunks_c, sentences_c, docs_c):
                 self.client.load_collection(name)
             rows = sorted(
-                _query_all(self.client, docs_c, ["row", "ord", "part"]), key=lambda r: r["row"]
+                query_all(self.client, docs_c, ["row", "ord", "part"]), key=lambda r: r["row"]
             )
         parts: dict[int, list[str]] = {}
         for r in rows:
@@ -207,12 +207,13 @@ class MilvusStore:
                 f"{manifest.documents}: {hint}"
             )
         return MilvusIndex(
-            self, manifest, {d.doc_id: d for d in docs}, chunks_c, sentences_c, count
-        )
+            self.client, self._calls, self.location, manifest, {d.doc_id: d for d in docs},
+            chunks_c, sentences_c, count,
+        )  # fmt: skip
 
     def _check_schema(self, collection: str, dimension: int, hint: str) -> None:
         fields = {f["name"]: f for f in self.client.describe_collection(collection)["fields"]}
-        missing = [f for f in ("pos", "day", "vector", *_CHUNK_FIELDS) if f not in fields]
+        missing = [f for f in ("pos", "day", "vector", *CHUNK_FIELDS) if f not in fields]
         dim = fields.get("vector", {}).get("params", {}).get("dim")
         if missing or dim is None or int(dim) != dimension:
             raise IndexMismatchError(
@@ -340,7 +341,7 @@ class MilvusStore:
         for row in rows:
             row["vector"] = np.asarray(row["vector"], dtype=np.float32).tolist()
             batch.append(row)
-            if len(batch) == _BATCH:
+            if len(batch) == BATCH:
                 self.client.insert(name, batch)
                 batch = []
         if batch:
@@ -395,146 +396,5 @@ def _doc_rows(manifest: Manifest, docs: Sequence[DocInfo]) -> Iterator[dict[str,
             row += 1
 
 
-def _query_all(client: Any, name: str, fields: list[str]) -> list[dict[str, Any]]:
-    """Every row of a collection (an iterator: a plain query is capped at 16,384 rows)."""
-    out: list[dict[str, Any]] = []
-    it = client.query_iterator(name, batch_size=4096, output_fields=fields)
-    try:
-        while batch := it.next():
-            out.extend(batch)
-    finally:
-        it.close()
-    return out
-
-
 def _count(client: Any, name: str) -> int:
     return int(client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"])
-
-
-class MilvusIndex:
-    """A published version in Milvus (a :class:`~retrieval.store.base.SearchIndex`).
-
-    Documents' metadata is held in memory; chunks, chunk vectors and sentence vectors are
-    asked of Milvus when needed.
-    """
-
-    def __init__(
-        self,
-        store: MilvusStore,
-        manifest: Manifest,
-        docs: dict[str, DocInfo],
-        chunks_collection: str,
-        sentences_collection: str,
-        size: int,
-    ) -> None:
-        self._store = store
-        self._client = store.client
-        self._location = store.location
-        self._manifest = manifest
-        self._docs = docs
-        self._chunks = chunks_collection
-        self._sentences = sentences_collection
-        self._size = size
-
-    @property
-    def location(self) -> str:
-        return f"{self._location} ({self._chunks})"
-
-    @property
-    def manifest(self) -> Manifest:
-        return self._manifest
-
-    @property
-    def docs(self) -> Mapping[str, DocInfo]:
-        return self._docs
-
-    def __len__(self) -> int:
-        return self._size
-
-    def lexical_columns(self) -> tuple[list[str], np.ndarray]:
-        with _translated(self._store, "reading chunk texts"):
-            rows = _query_all(self._client, self._chunks, ["pos", "text", "title", "day"])
-        rows.sort(key=lambda r: r["pos"])
-        texts = [embedding_text(r["title"], r["text"]) if r["title"] else r["text"] for r in rows]
-        return texts, np.array([r["day"] for r in rows], dtype=np.int32)
-
-    def dense_search(
-        self,
-        qvec: np.ndarray,
-        k: int,
-        *,
-        since: int | None = None,
-        until: int | None = None,
-        allowed: np.ndarray | None = None,
-    ) -> list[tuple[int, float]]:
-        k = min(k, self._size)
-        if k <= 0:
-            return []
-        where = []
-        if since is not None:
-            where.append(f"(day == 0 or day >= {int(since)})")
-        if until is not None:
-            where.append(f"(day == 0 or day <= {int(until)})")
-        if allowed is not None:
-            kept = np.flatnonzero(allowed)
-            if len(kept) <= len(allowed) - len(kept):
-                where.append(f"pos in {kept.tolist()}")
-            else:
-                where.append(f"pos not in {np.flatnonzero(~allowed).tolist()}")
-        params: dict[str, Any] = {"metric_type": "IP"}
-        if self._manifest.index_type == "hnsw":
-            params["params"] = {"ef": max(128, k)}
-        with _translated(self._store, "searching"):
-            (found,) = self._client.search(
-                self._chunks, [np.asarray(qvec, dtype=np.float32).tolist()], anns_field="vector",
-                limit=k, filter=" and ".join(where), output_fields=[], search_params=params,
-            )  # fmt: skip
-        return [(int(h["pos"]), float(h["distance"])) for h in found]
-
-    def _get(self, name: str, key: str, ids: Sequence[int], fields: list[str]) -> list[Any]:
-        """Rows by primary key, in the order asked (Milvus returns them in its own)."""
-        by_id: dict[int, Any] = {}
-        ids = [int(i) for i in ids]
-        with _translated(self._store, f"reading {name}"):
-            for start in range(0, len(ids), _BATCH):
-                part = ids[start : start + _BATCH]
-                for r in self._client.get(name, ids=part, output_fields=fields):
-                    by_id[int(r[key])] = r
-        missing = [i for i in ids if i not in by_id]
-        if missing:
-            raise IndexCorruptError(
-                f"index in Milvus at {self._location} lacks {key} {missing[:5]} of {name}"
-            )
-        return [by_id[i] for i in ids]
-
-    def chunk_vectors(self, positions: Sequence[int] | np.ndarray) -> np.ndarray:
-        rows = self._get(self._chunks, "pos", list(positions), ["vector"])
-        return _matrix([r["vector"] for r in rows], self._manifest.dimension)
-
-    def fetch_chunks(self, positions: Sequence[int]) -> list[tuple[Chunk, int]]:
-        rows = self._get(self._chunks, "pos", positions, list(_CHUNK_FIELDS))
-        return [(_chunk(r), int(r["first_row"])) for r in rows]
-
-    def sentence_vectors_at(self, rows: Sequence[int]) -> np.ndarray:
-        got = self._get(self._sentences, "row", rows, ["vector"])
-        return _matrix([r["vector"] for r in got], self._manifest.dimension)
-
-    def all_chunks(self) -> Sequence[Chunk]:
-        with _translated(self._store, "reading chunks"):
-            rows = _query_all(self._client, self._chunks, ["pos", *_CHUNK_FIELDS])
-        rows.sort(key=lambda r: r["pos"])
-        return [_chunk(r) for r in rows]
-
-
-def _chunk(r: Mapping[str, Any]) -> Chunk:
-    return Chunk(
-        chunk_id=r["chunk_id"], doc_id=r["doc_id"], text=r["text"], start=int(r["start"]),
-        end=int(r["end"]), n_tokens=int(r["n_tokens"]),
-        sentences=tuple((int(a), int(b)) for a, b in r["spans"]),
-    )  # fmt: skip
-
-
-def _matrix(vectors: list[Any], dim: int) -> np.ndarray:
-    if not vectors:
-        return np.zeros((0, dim), dtype=np.float32)
-    return np.asarray(vectors, dtype=np.float32)
