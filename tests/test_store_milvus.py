@@ -178,3 +178,28 @@ def test_empty_store_selects_faiss(tmp_path: Path) -> None:
     """NEWSQA_STORE empty keeps the FAISS folder (the default)."""
     store = open_store(replace(Settings(), index_dir=tmp_path / "ix"))
     assert isinstance(store, FaissStore) and store.location == str(tmp_path / "ix")
+
+
+def test_approximate_version_matches_brute_force(tmp_path: Path) -> None:
+    """A version the FAISS store would make approximate uses HNSW in Milvus; its top 10 on
+    random unit vectors equals numpy's, and a period filter keeps undated chunks."""
+    from retrieval.ingest.chunking import Chunk
+    from retrieval.store.base import DocInfo, Manifest
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(400, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    docs = [
+        DocInfo(d, d, date, (), d, "jsonl", None, (), (), d)
+        for d, date in (("dated", "2020-01-02"), ("undated", None))
+    ]
+    chunks = [Chunk(f"c{i}", docs[i % 2].doc_id, "A b.", 0, 4, 2, ((0, 4),)) for i in range(400)]
+    manifest = Manifest("m", 8, "t", 180, 40, "f", 2, 400, 0, "ivf-sq8", "now")
+    store = MilvusStore(f"milvus-lite:{tmp_path / 'ann.db'}")
+    store.publish(manifest, vectors, vectors, chunks, docs)
+    index = store.load()
+    for q in (3, 77, 201):
+        got = [p for p, _ in index.dense_search(vectors[q], 10)]
+        assert got == list(np.argsort(-(vectors @ vectors[q]))[:10])
+    late = index.dense_search(vectors[3], 10, since=738000)  # after 2020-01-02: undated only
+    assert late and all(p % 2 == 1 for p, _ in late)

@@ -301,9 +301,9 @@ class MilvusStore:
         s.add_field("day", dt.INT32)  # the document's date as a day number; 0 = undated
         s.add_field("spans", dt.JSON)
         s.add_field("vector", dt.FLOAT_VECTOR, dim=dim)
-        # Inner product over unit vectors is cosine similarity, as in the FAISS store; HNSW
-        # from the same size the FAISS store switches to it.
-        if kind == "hnsw":
+        # Inner product over unit vectors is cosine similarity, as in the FAISS store. Where
+        # the FAISS store goes approximate, Milvus uses its HNSW (the better served there).
+        if kind != "flat":
             create(chunks_c, s, "HNSW", {"M": 32, "efConstruction": 80})
         else:
             create(chunks_c, s, "FLAT", {})

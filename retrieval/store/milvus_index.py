@@ -111,7 +111,7 @@ class MilvusIndex:
             else:
                 where.append(f"pos not in {np.flatnonzero(~allowed).tolist()}")
         params: dict[str, Any] = {"metric_type": "IP"}
-        if self._manifest.index_type == "hnsw":
+        if self._manifest.index_type != "flat":
             params["params"] = {"ef": max(128, k)}
         with self._errors("searching"):
             (found,) = self._client.search(
