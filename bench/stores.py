@@ -31,6 +31,7 @@ from retrieval.answer.qa import QA
 from retrieval.encoder.factory import load_encoder
 from retrieval.index.build import build_index
 from retrieval.settings import Settings, load_settings
+from retrieval.store.base import Manifest
 from retrieval.store.factory import open_store
 from retrieval.store.faiss import load_index
 
@@ -44,11 +45,15 @@ def copy_to_milvus(faiss_dir: Path, milvus: Settings) -> float:
     returns the seconds taken (0 when nothing was copied)."""
     index = load_index(faiss_dir)
     store = open_store(milvus)
+
+    def same(m: Manifest) -> Manifest:  # what publishing changes
+        return replace(m, version="", files={})
+
     try:
-        current = store.load().manifest.corpus_fingerprint
+        current: Manifest | None = store.load().manifest
     except Exception:  # nothing there yet, or an unusable version: copy
         current = None
-    if current == index.manifest.corpus_fingerprint:
+    if current is not None and same(current) == same(index.manifest):
         return 0.0
     started = time.perf_counter()
     with store.write_lock():
