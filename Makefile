@@ -20,10 +20,12 @@ lint: setup
 test: lint  ## lint, type-check and run the test suite
 	$(PY) -m pytest -q
 
-bench: setup  ## answer quality and latency, indexing, reindexing and bot latency
+bench: setup  ## answer quality and latency, encoders, indexing, reindexing, scale, bot latency
 	$(PY) bench/answers.py
+	$(PY) bench/encoder.py
 	$(PY) bench/indexing.py
 	$(PY) bench/reindex.py
+	$(PY) bench/scale.py
 	$(PY) bench/bot_latency.py
 
 clean:

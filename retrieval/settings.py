@@ -35,7 +35,7 @@ class Settings:
     abstain_threshold: float | None = None  # None: the value calibrated for the engine
     store: str = ""  # empty: the FAISS folder at index_dir; else a Milvus URI
     milvus_token: str = field(default="", repr=False)
-    ann_min_chunks: int = 200_000  # from this many chunks FAISS searches approximately
+    ann_min_chunks: int = 50_000  # from this many chunks FAISS searches approximately
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:

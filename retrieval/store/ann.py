@@ -79,7 +79,8 @@ def search_ann(
         rows = np.flatnonzero(allowed)
         if len(rows) <= max(exact_rows, k):
             return _exact(vectors, rows, queries, k)
-    fetch = min(len(vectors), 2 * k)  # rescoring reorders; a margin keeps the true top-k
+    # Rescoring reorders 8-bit scores; a margin keeps the true top-k among the fetched.
+    fetch = min(len(vectors), max(2 * k, k + 50))
     # The selector reads ``bits`` during the search: it must outlive the call.
     bits = None if allowed is None else np.packbits(allowed.astype(bool), bitorder="little")
     _, ids = faiss_index.search(queries, fetch, params=_params(faiss_index, fetch, allowed, bits))
@@ -91,6 +92,19 @@ def search_ann(
         best = np.argsort(-exact, kind="stable")[:k]
         scores[r, : len(best)], out[r, : len(best)] = exact[best], found[best]
     return scores, out
+
+
+def search_flat(
+    faiss_index: faiss.Index, queries: np.ndarray, k: int, allowed: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact search of a flat index, with ``allowed`` as a FAISS selector."""
+    if allowed is None:
+        return faiss_index.search(queries, k)
+    # The selector reads ``bits`` during the search: it must outlive the call.
+    bits = np.packbits(allowed.astype(bool), bitorder="little")
+    selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
+    params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+    return faiss_index.search(queries, k, params=params)
 
 
 def _exact(

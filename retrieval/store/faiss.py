@@ -40,7 +40,7 @@ from retrieval.errors import (
     IndexMissingError,
 )
 from retrieval.ingest.chunking import Chunk, embedding_text
-from retrieval.store.ann import ANN_TYPE, make_ann_index, search_ann
+from retrieval.store.ann import ANN_TYPE, make_ann_index, search_ann, search_flat
 from retrieval.store.base import FORMAT_VERSION, DocInfo, Manifest, day_number, period_mask
 
 log = logging.getLogger(__name__)
@@ -358,15 +358,10 @@ def search_vectors(
     if k <= 0:
         return [[] for _ in range(len(queries))]
     queries = np.ascontiguousarray(queries, dtype=np.float32)
-    if index.manifest.index_type != "flat":
-        scores, ids = search_ann(index.faiss_index, index.vectors, queries, k, allowed)
+    if index.manifest.index_type == "flat":
+        scores, ids = search_flat(index.faiss_index, queries, k, allowed)
     else:
-        params = None
-        if allowed is not None:
-            bits = np.packbits(allowed.astype(bool), bitorder="little")
-            selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
-            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-        scores, ids = index.faiss_index.search(queries, k, params=params)
+        scores, ids = search_ann(index.faiss_index, index.vectors, queries, k, allowed)
     return [
         [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i != -1]
         for row_ids, row_scores in zip(ids, scores, strict=True)
