@@ -4,11 +4,13 @@
 
 For each encoder: a full index build of both benchmark corpora (`../shared/data/eval/
 {squad,rtqa}/corpus.jsonl`) with chunks/s; answer hit rate and retrieval metrics on the
-rtqa and squad dev questions with the shipped ranker; question-to-answer latency measured
-interleaved (each question is put to the three engines in turn, so machine noise hits
-all alike); and two fresh-process starts on that index: `python -m retrieval index` when
-nothing changed, and the bot console from launch to "engine ready". Ratios to torch are
-printed beside the figures. Indexes go to --work (default var/bench-encoder, git-ignored).
+rtqa and squad dev questions with the shipped ranker; two fresh-process starts on that
+index (`python -m retrieval index` when nothing changed; the bot console from launch to
+"engine ready"). Then, with the encoders taking turns so that machine noise hits all
+alike: question-to-answer latency (each question put to the three engines in turn) and
+the embedding step's chunks/s on the same chunks (``--throughput-only`` measures just
+that, on the indexes of an earlier run). Ratios to torch are printed beside the figures.
+Indexes go to --work (default var/bench-encoder, git-ignored).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from retrieval.answer.evaluate import Question, metrics, read_questions, run_que
 from retrieval.answer.qa import QA
 from retrieval.encoder.factory import load_encoder
 from retrieval.index.build import build_index
+from retrieval.ingest.chunking import title_prefix
 from retrieval.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,6 +73,31 @@ def interleaved_latency(engines: dict[str, QA], questions: list[Question]) -> di
             ask(engines[name], q)
             times[name].append((time.perf_counter() - started) * 1000)
     return times
+
+
+def interleaved_throughput(engines: dict[str, QA], n: int, rounds: int = 6) -> dict[str, float]:
+    """Chunks/s of ``encode_passages`` (the build's embedding step) on the same ``n``
+    chunks of the index, the encoders taking turns on slices, so load hits all alike."""
+    index = next(iter(engines.values())).retriever.index
+    chunks = list(index.all_chunks())
+    rng = np.random.default_rng(0)
+    texts, spans = [], []
+    for i in rng.choice(len(chunks), min(n, len(chunks)), replace=False):
+        c = chunks[int(i)]
+        prefix = title_prefix(index.docs[c.doc_id].title, c.text)
+        texts.append(prefix + c.text)
+        spans.append([(a + len(prefix), b + len(prefix)) for a, b in c.sentences])
+    seconds = dict.fromkeys(engines, 0.0)
+    step = max(1, len(texts) // rounds)
+    for r, start in enumerate(range(0, len(texts), step)):
+        names = list(engines)
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            started = time.perf_counter()
+            engines[name].encoder.encode_passages(
+                texts[start : start + step], spans[start : start + step]
+            )
+            seconds[name] += time.perf_counter() - started
+    return {name: len(texts) / s for name, s in seconds.items()}
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -129,11 +157,19 @@ def main() -> int:
     p.add_argument("--limit", type=int, help="first N dev questions of each set")
     p.add_argument("--docs", type=int, help="first N documents of each corpus (a quick run)")
     p.add_argument("--latency-questions", type=int, default=300)
+    p.add_argument("--throughput-chunks", type=int, default=600)
+    p.add_argument("--throughput-only", action="store_true", help="on the --work indexes")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
 
     results: dict[str, dict[str, float]] = {}
     engines: dict[str, QA] = {}
+    if args.throughput_only:
+        for name in ENCODERS:
+            engines[name] = QA.open(settings_for(args.work, name, args.work / "unused"))
+        for name, rate in interleaved_throughput(engines, args.throughput_chunks).items():
+            print(f"{name}: {rate:.1f} chunks/s (interleaved)")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp)
         for name in SETS:
@@ -156,6 +192,8 @@ def main() -> int:
                 m = metrics(run_questions(questions[s][: args.limit], lambda q, qa=qa: ask(qa, q)))
                 for key in ("hit_rate", "answered_rate", "recall@5", "mrr"):
                     results[name][f"{s}_{key}"] = m[key]
+        for name, rate in interleaved_throughput(engines, args.throughput_chunks).items():
+            results[name]["interleaved_chunks_per_s"] = rate
         sample = [q for s in SETS for q in questions[s][: args.latency_questions // 2]]
         for name, ms in interleaved_latency(engines, sample).items():
             results[name]["answer_p50_ms"] = float(np.percentile(ms, 50))
@@ -167,7 +205,14 @@ def main() -> int:
     }
     print(table(results))
     print("\nratio to torch (speed: lower time / higher chunks/s is better)")
-    keys = ("chunks_per_s", "answer_p50_ms", "answer_p95_ms", "index_no_change_s", "bot_ready_s")
+    keys = (
+        "chunks_per_s",
+        "interleaved_chunks_per_s",
+        "answer_p50_ms",
+        "answer_p95_ms",
+        "index_no_change_s",
+        "bot_ready_s",
+    )
     for name in ("fp32", "int8"):
         print(f"  {name}: " + ", ".join(f"{k} {ratios[name][k]:.2f}x" for k in keys))
         for s in SETS:
