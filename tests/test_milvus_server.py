@@ -21,9 +21,11 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
+from bot.answering import APOLOGY, answer_question
 from retrieval.answer.qa import QA
 from retrieval.answer.render import format_answer
 from retrieval.encoder.base import Encoder
+from retrieval.errors import StoreUnreachableError
 from retrieval.index.build import build_index
 from retrieval.index.watch import IndexWatcher
 from retrieval.settings import Settings
@@ -40,7 +42,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture()
-def server(tmp_path: Path) -> Iterator[str]:
+def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A Milvus Lite gRPC server on 127.0.0.1, stopped after the test."""
     port = _free_port()
     proc = subprocess.Popen(
@@ -59,7 +61,7 @@ def server(tmp_path: Path) -> Iterator[str]:
                 pytest.fail(f"milvus-lite server did not start: {proc.stderr.read()!r}")  # type: ignore[union-attr]
             time.sleep(0.2)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proc
     finally:
         proc.terminate()
         try:
@@ -79,10 +81,12 @@ def _bot(env: dict[str, str], questions: Path) -> subprocess.Popen[str]:
 
 
 def test_two_bot_processes_share_one_milvus_index(
-    server: str, tmp_path: Path, model: Encoder
+    server: tuple[str, subprocess.Popen[bytes]], tmp_path: Path, model: Encoder
 ) -> None:
     """Two `python -m bot` consoles on one Milvus server answer alike, as the engine does;
-    a new version published there is picked up by a watching replica."""
+    a new version published there is picked up by a watching replica; when the server
+    dies, a replica apologises at once and its watcher keeps the loaded version."""
+    server, milvus = server
     corpus = tmp_path / "corpus"
     shutil.copytree(REPO / "corpus", corpus)
     settings = replace(Settings(), corpus_dir=corpus, index_dir=tmp_path / "none", store=server)
@@ -112,3 +116,12 @@ def test_two_bot_processes_share_one_milvus_index(
     assert report.added == 1
     assert IndexWatcher(qa).poll() and qa.version == report.version
     assert "violet" in (qa.answer(NEW_QUESTION).text or "")
+
+    milvus.kill()
+    milvus.wait()
+    started = time.monotonic()
+    reply = answer_question(qa, NEW_QUESTION)
+    assert reply.failed and reply.text == APOLOGY and time.monotonic() - started < 15
+    with pytest.raises(StoreUnreachableError, match=r"cannot reach Milvus at http://127\.0\.0\.1"):
+        qa.answer(NEW_QUESTION)
+    assert not IndexWatcher(qa).poll() and qa.version == report.version
