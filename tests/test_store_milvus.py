@@ -203,3 +203,23 @@ def test_approximate_version_matches_brute_force(tmp_path: Path) -> None:
         assert got == list(np.argsort(-(vectors @ vectors[q]))[:10])
     late = index.dense_search(vectors[3], 10, since=738000)  # after 2020-01-02: undated only
     assert late and all(p % 2 == 1 for p, _ in late)
+
+
+def test_cli_reads_the_store_named_by_store(lite: Settings) -> None:
+    """`stats --store URI` and `ask --store URI` read Milvus; `--index` names a FAISS folder."""
+    import io
+    import json
+
+    from retrieval.cli.main import main
+
+    out = io.StringIO()
+    assert main(["--env-file", "/nonexistent/.env", "stats", "--store", lite.store, "--json"],
+                out=out) == 0  # fmt: skip
+    stats = json.loads(out.getvalue())
+    assert stats["documents"] == 5 and stats["path"].startswith(str(lite.store)[12:])
+    out = io.StringIO()
+    code = main(["--env-file", "/nonexistent/.env", "ask", OLD_QUESTIONS[1], "--store",
+                 lite.store, "--json"], out=out)  # fmt: skip
+    assert code == 0 and "Grushko" in json.loads(out.getvalue())["answer"]
+    missing = lite.index_dir / "nothing"
+    assert main(["--env-file", "/nonexistent/.env", "stats", "--index", str(missing)]) == 1

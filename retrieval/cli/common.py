@@ -16,7 +16,12 @@ if TYPE_CHECKING:
 
 def common(sp: argparse.ArgumentParser) -> None:
     """Options every subcommand takes."""
-    sp.add_argument("--index", type=Path, help="index folder (NEWSQA_INDEX_DIR)")
+    where = sp.add_mutually_exclusive_group()
+    where.add_argument("--index", type=Path, help="index folder (NEWSQA_INDEX_DIR)")
+    where.add_argument(
+        "--store", metavar="URI", help="Milvus store: milvus-lite:PATH or http://host:19530 "
+        "(NEWSQA_STORE)",
+    )  # fmt: skip
     sp.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -36,8 +41,10 @@ def iso_date(value: str) -> str:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = load_settings(env_file=args.env_file)
-    if getattr(args, "index", None):
-        settings = replace(settings, index_dir=args.index)
+    if getattr(args, "index", None):  # a folder named on the command line is a FAISS one
+        settings = replace(settings, index_dir=args.index, store="")
+    if getattr(args, "store", None):
+        settings = replace(settings, store=args.store)
     if getattr(args, "corpus", None):
         settings = replace(settings, corpus_dir=args.corpus)
     return settings
