@@ -20,12 +20,13 @@ lint: setup
 test: lint  ## lint, type-check and run the test suite
 	$(PY) -m pytest -q
 
-bench: setup  ## answer quality and latency, encoders, indexing, reindexing, scale, bot latency
+bench: setup  ## answer quality and latency, encoders, indexing, reindexing, scale, stores, bot latency
 	$(PY) bench/answers.py
 	$(PY) bench/encoder.py
 	$(PY) bench/indexing.py
 	$(PY) bench/reindex.py
 	$(PY) bench/scale.py
+	$(PY) bench/stores.py --limit 500
 	$(PY) bench/bot_latency.py
 
 clean:
