@@ -36,6 +36,7 @@ class Settings:
     store: str = ""  # empty: the FAISS folder at index_dir; else a Milvus URI
     milvus_token: str = field(default="", repr=False)
     ann_min_chunks: int = 50_000  # from this many chunks FAISS searches approximately
+    ray_address: str = ""  # empty: embed locally; "local" or a Ray address: embed on Ray
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
@@ -116,6 +117,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         store=env.get("NEWSQA_STORE", "").strip(),
         milvus_token=env.get("NEWSQA_MILVUS_TOKEN", "").strip(),
         ann_min_chunks=_int(env, "NEWSQA_ANN_MIN_CHUNKS", d.ann_min_chunks, low=1),
+        ray_address=env.get("NEWSQA_RAY_ADDRESS", "").strip(),
     )
 
 

