@@ -4,6 +4,7 @@ local build, nothing of Ray imported without the flag, one-line errors."""
 from __future__ import annotations
 
 import io
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -68,11 +69,13 @@ def test_unreachable_ray_address_is_one_line(
 def test_ray_build_equals_local_build(env: None, tmp_path: Path, model) -> None:  # type: ignore[no-untyped-def]
     """Embedding on a local 2-CPU Ray writes the vectors and manifest of a local build."""
     ray = pytest.importorskip("ray")
+    before = signal.getsignal(signal.SIGTERM)  # ray.init installs its own handler
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         code, text = _index(["--corpus", str(CORPUS), "--index", str(tmp_path / "ray"), "--ray"])
     finally:
         ray.shutdown()
+        signal.signal(signal.SIGTERM, before)
     assert code == 0, text
     local = Settings(corpus_dir=CORPUS, index_dir=tmp_path / "local", model_cache=MODEL_CACHE)
     build_index(local, encoder=model)
