@@ -9,6 +9,10 @@ class ConfigError(NewsQAError):
     """A setting is missing or malformed."""
 
 
+class EmptyCorpusError(NewsQAError):
+    """The corpus holds no document: publishing would drop every document of the index."""
+
+
 class UnreadableFileError(NewsQAError):
     """A corpus file is binary, not UTF-8, empty or unreadable; ``str(err)`` is the reason."""
 

@@ -27,6 +27,11 @@ def add_commands(sub: Any) -> None:
     sp.add_argument("--full", action="store_true", help="rebuild from scratch")
     sp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sp.add_argument(
+        "--allow-empty", action="store_true",
+        help="publish even if the corpus has no documents (otherwise refused: the last good "
+        "version is kept)",
+    )  # fmt: skip
+    sp.add_argument(
         "--ray", nargs="?", const="local", metavar="ADDRESS",
         help="embed on a Ray cluster (address such as ray://host:10001 or auto; none: start a "
         "local Ray; NEWSQA_RAY_ADDRESS); needs newsqa[ray]",
@@ -80,9 +85,8 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     report = build_index(
         settings, full=args.full, progress=not args.no_progress and not args.json,
         encoder_loader=_ray_loader(settings) if settings.ray_address else None,
+        allow_empty=args.allow_empty,
     )  # fmt: skip
-    for skipped in report.skipped:
-        log.warning("skipped %s: %s", skipped.path, skipped.reason)
     if args.json:
         emit(out, _report_json(report))
         return 0

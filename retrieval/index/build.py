@@ -13,7 +13,13 @@ import numpy as np
 
 from retrieval.encoder.base import Encoder
 from retrieval.encoder.factory import backend_for, load_encoder
-from retrieval.errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from retrieval.errors import (
+    ConfigError,
+    EmptyCorpusError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+)
 from retrieval.ingest.chunking import Chunk, chunk_document, title_prefix
 from retrieval.ingest.documents import Corpus, Document, SkippedFile, load_corpus
 from retrieval.ingest.tokenizer import ENCODING_NAME, load_encoding
@@ -90,12 +96,15 @@ def build_index(
     progress: bool = False,
     corpus: Corpus | None = None,
     encoder_loader: Callable[[], Encoder] | None = None,
+    allow_empty: bool = False,
 ) -> BuildReport:
     """Index ``settings.corpus_dir`` into ``settings.index_dir`` and publish it.
 
     Unless ``full``, documents whose content is unchanged keep their chunks and vectors;
     only new and changed documents are chunked and embedded (the encoder is loaded only
-    if something needs embedding).
+    if something needs embedding). A corpus without a single document (an unmounted
+    disk, a wrong path) raises EmptyCorpusError unless ``allow_empty``: publishing it
+    would replace the last good version with an empty one.
     """
     started = time.perf_counter()
     if corpus is None:
@@ -104,6 +113,12 @@ def build_index(
         corpus = load_corpus(settings.corpus_dir)
     enc = load_encoding(settings.tiktoken_file)
     docs = list(corpus.documents)
+    if not docs and not allow_empty:
+        raise EmptyCorpusError(
+            f"no documents in {settings.corpus_dir} ({corpus.files} files, "
+            f"{len(corpus.skipped)} skipped): refusing to publish an empty index; "
+            "pass --allow-empty to publish it anyway"
+        )
 
     store = open_store(settings)
     with store.write_lock():

@@ -35,8 +35,35 @@ def chunk_id_for(doc_id: str, ordinal: int, text: str) -> str:
     return digest[:20]
 
 
+def _token_cuts(
+    text: str, start: int, end: int, enc: tiktoken.Encoding, max_tokens: int
+) -> Iterator[tuple[int, int, int]]:
+    """Cut ``text[start:end]`` (one word too big for a chunk: a URL, base64, or a run of
+    Thai or Chinese with no spaces) into pieces of at most ``max_tokens`` tokens."""
+    tokens = enc.encode_ordinary(text[start:end])
+    _, offsets = enc.decode_with_offsets(tokens)
+    # Token boundaries as character offsets; a token inside a multi-byte character
+    # shares its character's offset, so boundaries are deduplicated.
+    bounds = sorted({start + o for o in offsets[::max_tokens] if 0 <= o < end - start})
+    bounds = [b for b in bounds if b > start] + [end]
+    a = start
+    for b in bounds:
+        if b <= a:
+            continue
+        n = len(enc.encode_ordinary(text[a:b]))
+        if n > max_tokens and b - a > 1:
+            # Re-encoding a slice can merge differently; halve until it fits (always ends).
+            mid = a + (b - a) // 2
+            yield from _token_cuts(text, a, mid, enc, max_tokens)
+            yield from _token_cuts(text, mid, b, enc, max_tokens)
+        else:
+            yield a, b, n
+        a = b
+
+
 def _pieces(text: str, enc: tiktoken.Encoding, max_tokens: int) -> Iterator[tuple[int, int, int]]:
-    """(start, end, tokens) of sentences; a sentence over ``max_tokens`` is cut between words."""
+    """(start, end, tokens) of sentences; a sentence over ``max_tokens`` is cut between
+    words, and a word over ``max_tokens`` is cut between tokens."""
     for start, end in sentence_spans(text):
         n = len(enc.encode_ordinary(text[start:end]))
         if n <= max_tokens:
@@ -48,6 +75,10 @@ def _pieces(text: str, enc: tiktoken.Encoding, max_tokens: int) -> Iterator[tupl
             if piece_tokens and piece_tokens + w > max_tokens:
                 yield piece_start, piece_end, piece_tokens
                 piece_start, piece_tokens = word.start(), 0
+            if w > max_tokens:
+                yield from _token_cuts(text, word.start(), word.end(), enc, max_tokens)
+                piece_start, piece_end, piece_tokens = word.end(), word.end(), 0
+                continue
             piece_end = word.end()
             piece_tokens += w
         if piece_tokens:
@@ -67,6 +98,8 @@ def chunk_document(
         while j < len(pieces) and total + pieces[j][2] <= max_tokens:
             total += pieces[j][2]
             j += 1
+        if j == i:  # cannot happen with _pieces, but never loop without moving on
+            total, j = pieces[i][2], i + 1
         start, end = pieces[i][0], pieces[j - 1][1]
         text = doc.text[start:end]
         spans = tuple((a - start, b - start) for a, b, _ in pieces[i:j])

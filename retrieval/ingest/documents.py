@@ -168,6 +168,13 @@ def load_corpus(root: Path) -> Corpus:
     files = 0
     for path, rel in _corpus_files(root):
         files += 1
+        if not _utf8_name(rel):
+            # os.walk hands back undecodable bytes as surrogates, which cannot be stored
+            # in the index (UTF-8 JSON) or logged safely: skip the file by a printable name.
+            shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            log.warning("skipped %s: file name is not valid UTF-8", shown)
+            skipped.append(SkippedFile(shown, "file name is not valid UTF-8"))
+            continue
         try:
             found, bad = _parse(read_text(path), rel)
         except UnreadableFileError as exc:
@@ -190,6 +197,14 @@ def load_corpus(root: Path) -> Corpus:
             docs.append(doc)
     log.info("loaded %d documents from %d files, %d skipped", len(docs), files, len(skipped))
     return Corpus(tuple(docs), tuple(skipped), files)
+
+
+def _utf8_name(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _corpus_files(root: Path) -> Iterator[tuple[Path, str]]:

@@ -346,7 +346,9 @@ def _chunk(row: dict[str, Any]) -> Chunk:
 
 
 def _lines(path: Path) -> list[str]:
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+    # Split on "\n" only: splitlines() would also cut at U+2028, U+2029 and U+0085,
+    # which json.dumps(ensure_ascii=False) leaves inside strings.
+    return [line for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 
 def search_vectors(
