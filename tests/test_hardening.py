@@ -119,3 +119,24 @@ def test_file_name_not_utf8_is_skipped_with_a_warning(
     assert "bad\\xff.txt" in caplog.text and "not valid UTF-8" in caplog.text
     for s in loaded.skipped:
         s.path.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/a\n# Heading **bold** @everyone",
+        "https://example.org/a\tb",
+        "https://example.org/a\u2028b",
+        "https://example.org/\u200bb",
+        "javascript:alert(1)",
+        "ftp://example.org/file",
+    ],
+)
+def test_unsafe_source_urls_never_become_links(url: str) -> None:
+    """A URL with whitespace or control characters, or not http(s), is shown as plain text."""
+    from retrieval.answer.engine import Source
+    from retrieval.answer.render import format_source
+
+    shown = format_source(Source("d1", "Talks resume", "2016-04-20", url))
+    assert "](" not in shown and "\n" not in shown and "\t" not in shown
+    assert shown.startswith("Talks resume")

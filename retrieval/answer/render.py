@@ -10,6 +10,7 @@ embeds, and the whole reply never exceeds ``limit`` characters.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from retrieval.answer.engine import Answer, Source
@@ -74,6 +75,18 @@ def _safe_url(url: str) -> str:
     return "".join(_URL_UNSAFE.get(c, c) for c in url)
 
 
+def link_target(url: str | None) -> str | None:
+    """``url`` made safe as a link target, or None when it must not become a link: only
+    http(s), and no whitespace or control characters (a newline or tab from the corpus
+    would end the link and turn the rest into live Markdown)."""
+    url = (url or "").strip()
+    if not url.startswith(("http://", "https://")) or len(url) > _MAX_URL:
+        return None
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in url):
+        return None
+    return _safe_url(url)
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -99,9 +112,9 @@ def format_source(source: Source) -> str:
         label = f"{label} — {source.date}"
     # Square brackets in a link label end it early whatever the escaping; parentheses don't.
     label = escape_markdown(label.replace("[", "(").replace("]", ")"))
-    url = (source.url or "").strip()
-    if url.startswith(("http://", "https://")) and len(url) <= _MAX_URL and " " not in url:
-        return f"[{label}](<{_safe_url(url)}>)"
+    target = link_target(source.url)
+    if target is not None:
+        return f"[{label}](<{target}>)"
     return label
 
 
