@@ -6,6 +6,7 @@ receives a :class:`Settings` and never reads the environment itself.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ def env_number(
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):  # nan compares false with every bound and would pass them
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
     if low is not None and value < low:
         raise ConfigError(f"{name} must be at least {low:g}, got {raw}")
     return value

@@ -140,3 +140,21 @@ def test_unsafe_source_urls_never_become_links(url: str) -> None:
     shown = format_source(Source("d1", "Talks resume", "2016-04-20", url))
     assert "](" not in shown and "\n" not in shown and "\t" not in shown
     assert shown.startswith("Talks resume")
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("NEWSQA_ABSTAIN_THRESHOLD", "nan"),
+        ("DISCORD_COOLDOWN_SECONDS", "nan"),
+        ("DISCORD_MAX_CONCURRENT", "inf"),
+    ],
+)
+def test_nan_and_inf_settings_are_refused_in_one_line(name: str, raw: str) -> None:
+    """nan passes every range check by comparing false; inf crashes int(): both refused."""
+    from bot.settings import bot_settings_from
+    from retrieval.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=name) as err:
+        bot_settings_from({name: raw})
+    assert "\n" not in str(err.value)
