@@ -158,7 +158,7 @@ def test_batch_ask_writes_one_json_object_per_question(
     code = main(
         ["--env-file", "/nonexistent", "ask", "--questions", str(questions), "--json"], out=out
     )
-    assert code == 0
+    assert code == 1  # the blank question failed
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["id"] for r in rows] == ["a", "b", "c"]
     first = rows[0]

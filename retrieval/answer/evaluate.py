@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import statistics
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from retrieval.answer.batch import Question
+from retrieval.answer.batch import read_questions as read_questions  # for the bench scripts
 from retrieval.answer.engine import Answer
-from retrieval.errors import ConfigError, NewsQAError
+from retrieval.errors import NewsQAError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    question: str
-    answers: tuple[str, ...] = ()
-    doc_id: str | None = None
-    date: str | None = None  # when the question was asked, YYYY-MM-DD
 
 
 @dataclass(frozen=True)
@@ -35,38 +25,6 @@ class Outcome:
     answer: Answer | None  # None when the question was refused as bad input
     seconds: float
     error: str | None = None
-
-
-def read_questions(path: Path) -> Iterator[Question]:
-    """Questions from a JSONL file; bad lines raise a ConfigError naming the line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read questions file {path}: {exc}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            question = str(row["question"])
-        except (ValueError, KeyError, TypeError):
-            raise ConfigError(
-                f"{path}:{n}: expected a JSON object with a 'question' field"
-            ) from None
-        date = row.get("date")
-        if date is not None:
-            try:
-                date = datetime.fromisoformat(str(date)).date().isoformat()
-            except ValueError:
-                raise ConfigError(f"{path}:{n}: 'date' must be YYYY-MM-DD, got {date!r}") from None
-        answers = row.get("answers") or ()
-        yield Question(
-            id=str(row.get("id", n)),
-            question=question,
-            answers=tuple(str(a) for a in answers),
-            doc_id=row.get("doc_id"),
-            date=date,
-        )
 
 
 def normalise(text: str) -> str:

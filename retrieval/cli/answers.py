@@ -71,7 +71,6 @@ def answer_json(answer: Answer, qid: str | None = None) -> dict[str, Any]:
 
 
 def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
-    from retrieval.answer.evaluate import read_questions
     from retrieval.answer.render import format_answer
 
     if (args.question is None) == (args.questions is None):
@@ -79,17 +78,7 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
         return 2
     qa = open_qa(args)
     if args.questions is not None:
-        failures = 0
-        for q in read_questions(args.questions):
-            asked = _day(q.date) if q.date else args.date or datetime.now(UTC)
-            try:
-                a = qa.answer(q.question, asked_at=asked, since=args.since, until=args.until)
-                row = answer_json(a, q.id)
-            except NewsQAError as exc:
-                failures += 1
-                row = {"id": q.id, "question": q.question, "answer": None, "error": str(exc)}
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return 0
+        return ask_batch(qa, args, out)
     asked = args.date or datetime.now(UTC)
     started = time.perf_counter()
     answer = qa.answer(args.question, asked_at=asked, since=args.since, until=args.until)
@@ -101,6 +90,39 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     if args.explain:
         out.write(explain(qa, args.question, asked, args.since, args.until, elapsed))
     return 0
+
+
+def ask_batch(qa: Any, args: argparse.Namespace, out: TextIO) -> int:
+    """Answer every line of a questions file: one JSON line out per question line, an
+    error object for a line that cannot be answered; 1 when any line failed."""
+    from retrieval.answer.batch import BadLineError, parse_question, question_lines
+
+    failed = total = 0
+    first_line: dict[str, int] = {}  # id -> the line it first appeared on
+    for n, line in question_lines(args.questions):
+        total += 1
+        qid = text = None
+        try:
+            q = parse_question(line, n)
+            qid, text = q.id, q.question
+            if qid in first_line:
+                raise BadLineError(f"duplicate id {qid!r} (first on line {first_line[qid]})")
+            first_line[qid] = n
+            asked = _day(q.date) if q.date else args.date or datetime.now(UTC)
+            a = qa.answer(text, asked_at=asked, since=args.since, until=args.until)
+            row = {"line": n, **answer_json(a, qid)}
+        except NewsQAError as exc:
+            if isinstance(exc, BadLineError):
+                qid, text = exc.qid or qid, exc.question or text
+            if qid is not None:
+                first_line.setdefault(qid, n)
+            failed += 1
+            row = {"line": n, "id": qid, "question": text, "answer": None, "error": str(exc)}
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.flush()
+    if failed:
+        print(f"error: {failed} of {total} lines of {args.questions} failed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def explain(qa: Any, question: str, asked: datetime, since: str | None, until: str | None,
