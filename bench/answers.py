@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ from retrieval.answer.evaluate import (
     run_questions,
 )
 from retrieval.answer.qa import QA
+from retrieval.dates import asked_on, parse_day
 from retrieval.index.build import build_index
 from retrieval.search.retriever import Retriever
 from retrieval.settings import load_settings
@@ -100,7 +100,7 @@ def dense_baseline(r: Retriever):  # type: ignore[no-untyped-def]
 
 def engine(qa: QA):  # type: ignore[no-untyped-def]
     def answer(q: Question) -> Answer:
-        asked = datetime.fromisoformat(q.date) if q.date else None
+        asked = asked_on(parse_day(q.date)) if q.date else None
         return qa.answer(q.question, asked_at=asked)
 
     return answer

@@ -24,13 +24,13 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from retrieval.answer.evaluate import Question, metrics, read_questions, run_questions
 from retrieval.answer.qa import QA
+from retrieval.dates import asked_on, parse_day
 from retrieval.encoder.factory import load_encoder
 from retrieval.index.build import build_index
 from retrieval.ingest.chunking import title_prefix
@@ -60,7 +60,7 @@ def build(settings: Settings, backend: str) -> dict[str, float]:
 
 
 def ask(qa: QA, q: Question):  # type: ignore[no-untyped-def]
-    return qa.answer(q.question, asked_at=datetime.fromisoformat(q.date) if q.date else None)
+    return qa.answer(q.question, asked_at=asked_on(parse_day(q.date)) if q.date else None)
 
 
 def interleaved_latency(engines: dict[str, QA], questions: list[Question]) -> dict[str, list]:

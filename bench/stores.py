@@ -22,12 +22,12 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 from retrieval.answer.engine import Answer
 from retrieval.answer.evaluate import Question, format_table, metrics, read_questions, run_questions
 from retrieval.answer.qa import QA
+from retrieval.dates import asked_on, parse_day
 from retrieval.encoder.factory import load_encoder
 from retrieval.index.build import build_index
 from retrieval.settings import Settings, load_settings
@@ -64,7 +64,7 @@ def copy_to_milvus(faiss_dir: Path, milvus: Settings) -> float:
 
 def engine(qa: QA):  # type: ignore[no-untyped-def]
     def answer(q: Question) -> Answer:
-        asked = datetime.fromisoformat(q.date) if q.date else None
+        asked = asked_on(parse_day(q.date)) if q.date else None
         return qa.answer(q.question, asked_at=asked)
 
     return answer

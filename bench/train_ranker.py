@@ -18,7 +18,6 @@ import pickle
 import time
 import zlib
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from retrieval.answer.evaluate import hit, read_questions
 from retrieval.answer.features import FEATURES, featurize
 from retrieval.answer.qa import QA
 from retrieval.answer.ranker import RANKER_PATH, Ranker, calibration_inputs
+from retrieval.dates import asked_on, parse_day
 from retrieval.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ def gathered(qa: QA, cache: Path | None):  # type: ignore[no-untyped-def]
     for name in SETS:
         other = chunk_set != name  # the other benchmark's documents only
         for n, q in enumerate(read_questions(SHARED / name / "questions-dev.jsonl")):
-            asked = datetime.fromisoformat(q.date) if q.date else None
+            asked = asked_on(parse_day(q.date)) if q.date else None
             rows.append((name, q, gather(qa.retriever, q.question, asked_at=asked)))
             if n % OUT_OF_CORPUS_EVERY == 0:
                 g = gather(qa.retriever, q.question, asked_at=asked, allowed=other)

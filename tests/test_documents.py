@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.dates import normalize_date
 from retrieval.errors import ConfigError, UnreadableFileError
 from retrieval.ingest.documents import (
     Document,
     Related,
     detect_format,
     load_corpus,
-    normalize_date,
     parse_file,
     split_category,
 )

@@ -7,13 +7,12 @@ parsed one at a time, so that batch mode can report a bad line and go on with th
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from retrieval.dates import parse_day
 from retrieval.errors import ConfigError, NewsQAError
 
 
@@ -34,9 +33,6 @@ class BadLineError(NewsQAError):
         super().__init__(reason)
         self.qid = qid
         self.question = question
-
-
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def kind(value: Any) -> str:
@@ -114,12 +110,11 @@ def parse_question(line: str | None, n: int) -> Question:
 def _day(value: Any, qid: str, question: str) -> str:
     """A batch line's date as YYYY-MM-DD (a time of day after it is allowed)."""
     message = f"'date' must be a date as YYYY-MM-DD, got {json.dumps(value)[:40]}"
-    if not isinstance(value, str) or not _ISO_DAY.match(value):
-        raise BadLineError(message, qid, question)
     try:
-        return datetime.fromisoformat(value).date().isoformat()
-    except ValueError:  # 2016-02-30, 2016-13-01
-        raise BadLineError(message + " (no such day)", qid, question) from None
+        return parse_day(value).isoformat()
+    except ValueError as exc:  # 2016-02-30, 2016-13-01 are "no such day"
+        tail = " (no such day)" if str(exc).endswith("(no such day)") else ""
+        raise BadLineError(message + tail, qid, question) from None
 
 
 def read_questions(path: Path) -> Iterator[Question]:

@@ -12,6 +12,7 @@ import numpy as np
 from retrieval.answer.features import _PRONOUN_START, Candidate, candidates, featurize
 from retrieval.answer.question import QuestionInfo, analyse
 from retrieval.answer.ranker import Ranker
+from retrieval.dates import DATE_PHRASE
 from retrieval.errors import BadQuestionError
 from retrieval.search.retriever import Hit, Retriever
 
@@ -153,7 +154,7 @@ def _span(info: QuestionInfo, text: str, offset: int, length: int) -> tuple[int,
     sentence = text[offset : offset + length]
     pattern = {
         "how_many": _NUMBER_PHRASE,
-        "when": _DATE_PHRASE,
+        "when": DATE_PHRASE,
     }.get(info.wh, _NAME_PHRASE if info.wh in ("who", "where", "what", "other") else None)
     if pattern is None:
         return None
@@ -214,10 +215,6 @@ _NAME_PHRASE = re.compile(r"(?:[A-Z][\w'’.-]*(?:\s+(?:of|de|the|and|von|van|al
 _NUMBER_PHRASE = re.compile(
     r"(?:about |nearly |more than |over |some |up to )?[$€£]?\d[\d,.]*(?:\s?(?:%|percent|"
     r"million|billion|thousand|trillion|people|years?|days?|hours?|minutes?))?"
-)
-_DATE_PHRASE = re.compile(
-    r"\b(?:(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December)(?:\s+\d{1,2})?(?:,?\s+\d{4})?|(?:1[5-9]|20)\d\d)\b"
 )
 
 

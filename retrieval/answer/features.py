@@ -13,21 +13,16 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 
 from retrieval.answer.question import WH_TYPES, QuestionInfo
+from retrieval.dates import DATE_WORDS, day_number
 from retrieval.search.lexical import Lexical
 from retrieval.search.retriever import Hit
 
 _CAPS = re.compile(r"\b[A-Z][\w'’.-]*")
 _NUMBER = re.compile(r"\d[\d,.]*")
-_DATE_WORDS = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Monday|Tuesday|Wednesday|"
-    r"Thursday|Friday|Saturday|Sunday|yesterday|today)\b|\b(?:1[5-9]|20)\d\d\b"
-)
 _PRONOUN_START = re.compile(r"^(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their)\b")
 
 #: Sentence vectors by row (``Retriever.sentence_vectors``): what candidates need of the store.
@@ -183,7 +178,7 @@ def featurize(
     novel_number = column([float(bool(_numbers(t) - q_numbers)) for t in texts])
     # A dated news story answers "when" with its date, wherever the sentence is silent.
     has_date = column(
-        [float(bool(_DATE_WORDS.search(c.text)) or (info.wh == "when" and bool(c.hit.date)))
+        [float(bool(DATE_WORDS.search(c.text)) or (info.wh == "when" and bool(c.hit.date)))
          for c in cands]
     )  # fmt: skip
     col["novel_caps"], col["novel_number"], col["has_date"] = caps, novel_number, has_date
@@ -214,10 +209,10 @@ def featurize(
     col["undated"] = column([c.hit.date is None for c in cands])
     # Age counts from the newest candidate story (not from the asking time), so that an
     # archive of old news is not penalised as a whole.
-    dated = [date.fromisoformat(c.hit.date).toordinal() for c in cands if c.hit.date]
+    dated = [day_number(c.hit.date) for c in cands if c.hit.date]
     newest = max(dated) if dated else None
     col["log_days_older"] = column([
-        math.log1p(max(newest - date.fromisoformat(c.hit.date).toordinal(), 0)) / 8
+        math.log1p(max(newest - day_number(c.hit.date), 0)) / 8
         if c.hit.date is not None and newest is not None else 0.0
         for c in cands
     ])  # fmt: skip

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from retrieval.cli.common import common, date_args, emit, open_qa
+from retrieval.cli.common import asked_day, common, date_args, emit, open_qa
+from retrieval.dates import asked_on, parse_day
 from retrieval.errors import NewsQAError
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ def add_commands(sub: Any) -> None:
     sp.add_argument("question", nargs="?", help="the question (or --questions FILE)")
     sp.add_argument("--questions", type=Path, help="JSONL of {id, question[, date]}: batch mode")
     sp.add_argument("--explain", action="store_true", help="show retrieval and sentence scores")
-    sp.add_argument("--date", type=_day, help="answer as if asked on YYYY-MM-DD (default: now)")
+    sp.add_argument(
+        "--date", type=asked_day, help="answer as if asked on YYYY-MM-DD (default: now)"
+    )
     date_args(sp)
     sp.set_defaults(func=cmd_ask)
 
@@ -42,13 +45,6 @@ def add_commands(sub: Any) -> None:
     sp.add_argument("--limit", type=int, help="only the first N questions of each file")
     date_args(sp)
     sp.set_defaults(func=cmd_eval)
-
-
-def _day(value: str) -> datetime:
-    try:
-        return datetime.fromisoformat(value).replace(hour=23, minute=59, tzinfo=UTC)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
 def answer_json(answer: Answer, qid: str | None = None) -> dict[str, Any]:
@@ -108,7 +104,7 @@ def ask_batch(qa: Any, args: argparse.Namespace, out: TextIO) -> int:
             if qid in first_line:
                 raise BadLineError(f"duplicate id {qid!r} (first on line {first_line[qid]})")
             first_line[qid] = n
-            asked = _day(q.date) if q.date else args.date or datetime.now(UTC)
+            asked = asked_on(parse_day(q.date)) if q.date else args.date or datetime.now(UTC)
             a = qa.answer(text, asked_at=asked, since=args.since, until=args.until)
             row = {"line": n, **answer_json(a, qid)}
         except NewsQAError as exc:
@@ -170,7 +166,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         questions = list(read_questions(path))[: args.limit]
 
         def ask(q: Any) -> Answer:
-            asked = _day(q.date) if q.date else None
+            asked = asked_on(parse_day(q.date)) if q.date else None
             return qa.answer(q.question, asked_at=asked, since=args.since, until=args.until)
 
         outcomes = run_questions(questions, ask, progress=not args.json)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from retrieval.dates import asked_on, parse_day
 from retrieval.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -31,12 +33,19 @@ def date_args(sp: argparse.ArgumentParser) -> None:
 
 
 def iso_date(value: str) -> str:
-    from datetime import date
-
+    """``--since``/``--until``: a day as an ISO string."""
     try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+        return parse_day(value).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def asked_day(value: str) -> datetime:
+    """``--date``: answer as if asked at the end of that day."""
+    try:
+        return asked_on(parse_day(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

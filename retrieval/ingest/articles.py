@@ -9,8 +9,9 @@ from __future__ import annotations
 import html
 import re
 
+from retrieval.dates import normalize_date
 from retrieval.ingest.records import Document
-from retrieval.ingest.textnorm import clean_url, comparable, normalize_date, short_title
+from retrieval.ingest.textnorm import clean_url, comparable, short_title
 
 _MENU = re.compile(r"^(?:\d+[.)]\s*)?skip to\b", re.I)
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")

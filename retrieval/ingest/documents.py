@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from retrieval.dates import normalize_date
 from retrieval.errors import ConfigError, UnreadableFileError
 from retrieval.ingest.articles import parse_article
 from retrieval.ingest.events import (
@@ -27,7 +28,7 @@ from retrieval.ingest.events import (
     split_category,
 )
 from retrieval.ingest.records import Corpus, Document, Related, SkippedFile
-from retrieval.ingest.textnorm import normalize_date, short_title
+from retrieval.ingest.textnorm import short_title
 
 __all__ = [
     "Corpus",
@@ -36,7 +37,6 @@ __all__ = [
     "SkippedFile",
     "detect_format",
     "load_corpus",
-    "normalize_date",
     "parse_article",
     "parse_day_index",
     "parse_event_page",

@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from retrieval.dates import normalize_date
 from retrieval.ingest.records import Document, Related
-from retrieval.ingest.textnorm import clean_url, comparable, normalize_date
+from retrieval.ingest.textnorm import clean_url, comparable
 
 _EVENT_DATE = re.compile(r"^###\s+\[(\d{4}-\d{1,2}-\d{1,2})\]\(")
 _INDEX_DATE = re.compile(r"^##\s+\[(\d{4}-\d{1,2}-\d{1,2})\]\(")

@@ -13,10 +13,11 @@ from datetime import date
 
 import numpy as np
 
+from retrieval.dates import day_number, period_days
 from retrieval.encoder.base import Encoder
 from retrieval.ingest.chunking import Chunk
 from retrieval.search.lexical import Lexical
-from retrieval.store.base import SearchIndex, day_number, period_mask
+from retrieval.store.base import SearchIndex, period_mask
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +49,6 @@ class Hit:
     kind: str = "article"  # the document's kind: "event", "article", "jsonl"
 
 
-def _days(since: str | None, until: str | None) -> tuple[int | None, int | None]:
-    return (
-        day_number(since) if since is not None else None,
-        day_number(until) if until is not None else None,
-    )
-
-
 class Retriever:
     """Finds the chunks most relevant to a question."""
 
@@ -77,7 +71,7 @@ class Retriever:
     def date_mask(self, since: str | None, until: str | None) -> np.ndarray | None:
         """Chunks eligible in [since, until] (ISO strings), or None for all. A period
         excludes documents dated outside it; undated documents stay eligible."""
-        return period_mask(self._days, *_days(since, until))
+        return period_mask(self._days, *period_days(since, until))
 
     def search(
         self,
@@ -107,7 +101,7 @@ class Retriever:
         if allowed is not None:
             mask = allowed if mask is None else mask & allowed
         cand = min(n, max(CANDIDATES, k))
-        lo, hi = _days(since, until)
+        lo, hi = period_days(since, until)
         dense_top = [
             i for i, _ in self.index.dense_search(qvec, cand, since=lo, until=hi, allowed=allowed)
         ]
@@ -122,7 +116,7 @@ class Retriever:
         fused = dense + LEXICAL_WEIGHT * lex[pool] / (float(lex.max()) or 1.0)
         if recent_to is not None:
             days = self._days[pool]
-            age = np.maximum(recent_to.toordinal() - days, 0)
+            age = np.maximum(day_number(recent_to) - days, 0)
             fused = fused + np.where(days > 0, RECENCY_WEIGHT * np.exp(-age / RECENCY_DAYS), 0.0)
         order = np.argsort(-fused, kind="stable")[:k]
         fetched = self.index.fetch_chunks([int(pool[o]) for o in order])

@@ -17,7 +17,6 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -92,11 +91,6 @@ class DocInfo:
             d["doc_id"], d["title"], d["date"], tuple(d["urls"]), d["path"], d["kind"],
             d["category"], tuple(d["contexts"]), related, d["content_hash"],
         )  # fmt: skip
-
-
-def day_number(iso: str | None) -> int:
-    """A date as an ordinal day number (0 for undated), the form periods filter on."""
-    return date.fromisoformat(iso).toordinal() if iso else 0
 
 
 def period_mask(days: np.ndarray, since: int | None, until: int | None) -> np.ndarray | None:

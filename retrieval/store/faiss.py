@@ -33,6 +33,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from retrieval.dates import day_number
 from retrieval.errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -41,7 +42,7 @@ from retrieval.errors import (
 )
 from retrieval.ingest.chunking import Chunk, embedding_text
 from retrieval.store.ann import ANN_TYPE, make_ann_index, search_ann, search_flat
-from retrieval.store.base import FORMAT_VERSION, DocInfo, Manifest, day_number, period_mask
+from retrieval.store.base import FORMAT_VERSION, DocInfo, Manifest, period_mask
 
 log = logging.getLogger(__name__)
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.dates import day_number
 from retrieval.errors import (
     ConfigError,
     IndexCorruptError,
@@ -44,7 +45,7 @@ from retrieval.errors import (
     StoreUnreachableError,
 )
 from retrieval.ingest.chunking import Chunk
-from retrieval.store.base import FORMAT_VERSION, DocInfo, Manifest, day_number
+from retrieval.store.base import FORMAT_VERSION, DocInfo, Manifest
 from retrieval.store.milvus_index import BATCH, CHUNK_FIELDS, MilvusIndex, query_all
 
 log = logging.getLogger(__name__)
