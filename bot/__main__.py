@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import aiohttp
 import discord
 
 from retrieval.answer.qa import QA
@@ -98,8 +99,22 @@ def run_bot(settings: BotSettings, qa: QA) -> int:
     except discord.PrivilegedIntentsRequired:  # pragma: no cover - the bot asks for none
         log.error("Discord refused the gateway intents this bot asked for")
         return 1
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        # Logging in is the first call: a network down, a DNS failure or a wrong
+        # DISCORD_API_BASE ends here. Once connected, discord.py reconnects by itself.
+        where = settings.api_base or "discord.com"
+        log.error("cannot reach Discord at %s: %s", where, _one_line(exc))
+        return 1
+    except discord.HTTPException as exc:
+        log.error("Discord refused to log in: HTTP %s %s", exc.status, _one_line(exc.text))
+        return 1
     log.info("stopped")
     return 0
+
+
+def _one_line(what: object) -> str:
+    text = " ".join(str(what).split())
+    return text[:200] or type(what).__name__
 
 
 def _parser() -> argparse.ArgumentParser:

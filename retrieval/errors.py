@@ -45,6 +45,11 @@ class StoreUnreachableError(IndexError_):
     """The server holding the index (Milvus) cannot be reached or opened."""
 
 
+class IndexWriteError(IndexError_):
+    """The index cannot be written (a read-only or full disk, a path that is not a folder);
+    the published version is left as it was."""
+
+
 class IndexLockedError(IndexError_):
     """Another process is writing the index."""
 

@@ -21,6 +21,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -39,6 +40,7 @@ from retrieval.errors import (
     IndexLockedError,
     IndexMismatchError,
     IndexMissingError,
+    IndexWriteError,
 )
 from retrieval.ingest.chunking import Chunk, embedding_text
 from retrieval.store.ann import ANN_TYPE, make_ann_index, search_ann, search_flat
@@ -46,6 +48,8 @@ from retrieval.store.base import FORMAT_VERSION, DocInfo, Manifest, period_mask
 
 log = logging.getLogger(__name__)
 
+# What publish() writes to CURRENT: anything else (binary junk, a path) is not followed.
+_VERSION_NAME = re.compile(r"\w[\w.-]{0,199}")
 _FILES = ("vectors.npy", "sentences.npy", "index.faiss", "chunks.jsonl", "documents.jsonl")
 
 
@@ -141,8 +145,12 @@ def choose_index_type(n_chunks: int, ann_min_chunks: int) -> str:
 @contextlib.contextmanager
 def write_lock(index_dir: Path) -> Iterator[None]:
     """Hold the index's writer lock; a second writer is refused at once with a message."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "a+") as handle:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".lock", "a+")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise _write_error(index_dir, exc) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -153,6 +161,14 @@ def write_lock(index_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
+    if isinstance(exc, FileExistsError | NotADirectoryError) and not index_dir.is_dir():
+        why = "it is not a folder"
+    else:
+        why = exc.strerror or str(exc)
+    return IndexWriteError(f"cannot write the index at {index_dir}: {why}")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -184,34 +200,55 @@ def publish(
     current and loadable; leftovers are removed by the next publish.
     """
     versions = index_dir / "versions"
-    versions.mkdir(parents=True, exist_ok=True)
     name = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     tmp = versions / (name + ".tmp")
-    tmp.mkdir()
-
-    _write_file(tmp / "vectors.npy", _npy_bytes(vectors))
-    _write_file(tmp / "sentences.npy", _npy_bytes(sentence_vectors))
-    index = make_faiss_index(vectors, manifest.index_type)
-    _write_file(tmp / "index.faiss", faiss.serialize_index(index).tobytes())
-    _write_file(tmp / "chunks.jsonl", _jsonl(dataclasses.asdict(c) for c in chunks))
-    _write_file(tmp / "documents.jsonl", _jsonl(d.to_json() for d in docs))
-    sizes = {f: (tmp / f).stat().st_size for f in _FILES}
-    final = dataclasses.replace(
-        manifest, version=name, files=sizes, chunks=len(chunks), documents=len(docs)
-    )
-    _write_file(tmp / "manifest.json", json.dumps(dataclasses.asdict(final), indent=2).encode())
-    _fsync_dir(tmp)
-
-    os.rename(tmp, versions / name)
-    _fsync_dir(versions)
-    previous = current_version(index_dir)
     pointer_tmp = index_dir / f"CURRENT.{uuid.uuid4().hex[:8]}.tmp"
-    _write_file(pointer_tmp, (name + "\n").encode())
-    os.replace(pointer_tmp, index_dir / "CURRENT")
-    _fsync_dir(index_dir)
+    previous = _readable_version(index_dir)
+    try:
+        versions.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+        _write_file(tmp / "vectors.npy", _npy_bytes(vectors))
+        _write_file(tmp / "sentences.npy", _npy_bytes(sentence_vectors))
+        index = make_faiss_index(vectors, manifest.index_type)
+        _write_file(tmp / "index.faiss", faiss.serialize_index(index).tobytes())
+        _write_file(tmp / "chunks.jsonl", _jsonl(dataclasses.asdict(c) for c in chunks))
+        _write_file(tmp / "documents.jsonl", _jsonl(d.to_json() for d in docs))
+        sizes = {f: (tmp / f).stat().st_size for f in _FILES}
+        final = dataclasses.replace(
+            manifest, version=name, files=sizes, chunks=len(chunks), documents=len(docs)
+        )
+        data = json.dumps(dataclasses.asdict(final), indent=2).encode()
+        _write_file(tmp / "manifest.json", data)
+        _fsync_dir(tmp)
+        os.rename(tmp, versions / name)
+        _fsync_dir(versions)
+        _write_file(pointer_tmp, (name + "\n").encode())
+        os.replace(pointer_tmp, index_dir / "CURRENT")
+    except OSError as exc:
+        # A full or read-only disk: nothing half-written stays behind, CURRENT is unchanged.
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(versions / name, ignore_errors=True)
+        pointer_tmp.unlink(missing_ok=True)
+        if (index_dir / "CURRENT").is_dir():
+            raise IndexWriteError(
+                f"cannot publish the index at {index_dir}: CURRENT is a folder, not the "
+                "version pointer; move it away"
+            ) from None
+        raise _write_error(index_dir, exc) from None
+    with contextlib.suppress(OSError):  # published already; durability is best effort now
+        _fsync_dir(index_dir)
     log.info("published index version %s (%d chunks)", name, len(chunks))
     _collect_garbage(index_dir, keep={name, previous})
     return versions / name
+
+
+def _readable_version(index_dir: Path) -> str | None:
+    """The published version, or None when the pointer is missing or unreadable (a build
+    replaces a broken pointer)."""
+    try:
+        return current_version(index_dir)
+    except IndexCorruptError:
+        return None
 
 
 def _npy_bytes(vectors: np.ndarray) -> bytes:
@@ -234,11 +271,14 @@ def _collect_garbage(index_dir: Path, keep: set[str | None]) -> None:
     made current is never kept, whatever its age.
     """
     versions = index_dir / "versions"
-    for stray in index_dir.glob("CURRENT.*.tmp"):
-        stray.unlink(missing_ok=True)
-    for path in versions.iterdir():
-        if path.is_dir() and path.name not in keep:
-            shutil.rmtree(path, ignore_errors=True)
+    try:
+        for stray in index_dir.glob("CURRENT.*.tmp"):
+            stray.unlink(missing_ok=True)
+        for path in versions.iterdir():
+            if path.is_dir() and path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+    except OSError as exc:  # the new version is published; old ones go next time
+        log.warning("could not remove old index versions in %s: %s", versions, exc)
 
 
 # --- reading -------------------------------------------------------------------------
@@ -246,10 +286,31 @@ def _collect_garbage(index_dir: Path, keep: set[str | None]) -> None:
 
 def current_version(index_dir: Path) -> str | None:
     """The name of the published version, or None if nothing was ever published."""
+    pointer = index_dir / "CURRENT"
     try:
-        return (index_dir / "CURRENT").read_text().strip() or None
+        name = pointer.read_bytes()[:4096].decode("utf-8").strip()
     except FileNotFoundError:
         return None
+    except NotADirectoryError:
+        raise IndexCorruptError(f"index path {index_dir} is a file, not a folder") from None
+    except IsADirectoryError:
+        raise IndexCorruptError(
+            f"index at {index_dir}: CURRENT is a folder, not the version pointer; move it "
+            f"away and {_rebuild_hint(index_dir)}"
+        ) from None
+    except UnicodeDecodeError:
+        name = "\0"
+    except OSError as exc:
+        raise IndexCorruptError(
+            f"cannot read {pointer}: {exc.strerror or exc}: {_rebuild_hint(index_dir)}"
+        ) from None
+    if not _VERSION_NAME.fullmatch(name):
+        if not name:
+            return None
+        raise IndexCorruptError(
+            f"index at {index_dir}: CURRENT does not name a version: {_rebuild_hint(index_dir)}"
+        )
+    return name
 
 
 def _rebuild_hint(index_dir: Path) -> str:
