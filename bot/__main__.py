@@ -131,12 +131,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    notes: list[str] = []  # warnings about .env, logged once logging is set up
     try:
-        settings = load_bot_settings(env_file=args.env_file)
+        settings = load_bot_settings(env_file=args.env_file, warn=notes.append)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     setup_logging(args.verbose, settings.token)
+    for note in notes:
+        log.warning("%s", note)
     try:
         qa = open_engine(settings.retrieval)
     except NewsQAError as exc:

@@ -1,13 +1,30 @@
-"""The bot's settings: Discord options plus the retrieval core's, built once in ``__main__``."""
+"""The bot's settings: the ``DISCORD_*`` variables, declared and parsed like the engine's
+``NEWSQA_*`` ones (``retrieval.settings``), built once in ``__main__``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.errors import ConfigError
-from retrieval.settings import Settings, env_number, merged_env, settings_from
+from retrieval.settings import (
+    DAY_SECONDS,
+    SETTINGS_VARS,
+    Settings,
+    Var,
+    number,
+    parse_vars,
+    read_env,
+    settings_from,
+    text,
+    whole,
+)
+
+log = logging.getLogger(__name__)
+
+_SNOWFLAKE_MAX = 2**64 - 1  # Discord ids are unsigned 64-bit numbers
 
 
 @dataclass(frozen=True)
@@ -21,53 +38,69 @@ class BotSettings:
     cooldown_seconds: float = 5.0
     max_concurrent: int = 4
     command_guild_id: int | None = None  # sync slash commands to one guild (instant) or global
-    watch_seconds: float = 5.0  # how often to look for a new index version; 0: never
     api_base: str | None = None  # tests and self-hosted gateways only
     gateway_url: str | None = None  # tests and self-hosted gateways only
 
-
-def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
-    raw = env.get(name, "").replace(",", " ").split()
-    try:
-        return frozenset(int(x) for x in raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be channel ids separated by commas, got {raw!r}") from None
+    @property
+    def watch_seconds(self) -> float:
+        """How often to look for a new index version (NEWSQA_WATCH_SECONDS); 0: never."""
+        return self.retrieval.watch_seconds
 
 
-def _number(env: Mapping[str, str], name: str, default: float, low: float) -> float:
-    value = env_number(env, name, default, low)
-    return default if value is None else value
+def _snowflake(name: str, raw: str, what: str) -> int:
+    # isdigit() is true for "²" and "٣", which are no ids: ASCII digits only.
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= _SNOWFLAKE_MAX:
+        raise ConfigError(f"{name} must be {what} (a number of digits 0-9), got {raw!r}")
+    return int(raw)
 
 
-def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
-    raw = env.get(name, "").strip().rstrip("/")
-    if raw and not raw.startswith(schemes):
-        raise ConfigError(f"{name} must start with {' or '.join(schemes)}, got {raw!r}")
-    return raw or None
+def server_id(name: str, raw: str) -> int:
+    return _snowflake(name, raw, "a server id")
+
+
+def channel_ids(name: str, raw: str) -> frozenset[int]:
+    return frozenset(_snowflake(name, x, "channel ids separated by commas")
+                     for x in raw.replace(",", " ").split())  # fmt: skip
+
+
+def role(name: str, raw: str) -> int | str:
+    """A role id, or a role's name."""
+    return _snowflake(name, raw, "a role id") if raw.isascii() and raw.isdigit() else raw
+
+
+def url(*schemes: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        if not raw.startswith(schemes):
+            raise ConfigError(f"{name} must start with {' or '.join(schemes)}, got {raw!r}")
+        return raw.rstrip("/")
+
+    return parse
+
+
+BOT_VARS = (
+    Var("DISCORD_TOKEN", "token", text),
+    Var("DISCORD_ALLOWED_CHANNELS", "allowed_channel_ids", channel_ids),
+    Var("DISCORD_ADMIN_ROLE", "admin_role", role),
+    Var("DISCORD_COOLDOWN_SECONDS", "cooldown_seconds", number(0, DAY_SECONDS)),
+    Var("DISCORD_MAX_CONCURRENT", "max_concurrent", whole(1, 64)),
+    Var("DISCORD_GUILD_ID", "command_guild_id", server_id),
+    Var("DISCORD_API_BASE", "api_base", url("http://", "https://")),
+    Var("DISCORD_GATEWAY_URL", "gateway_url", url("ws://", "wss://")),
+)
 
 
 def bot_settings_from(env: Mapping[str, str]) -> BotSettings:
     """Build settings from an already merged mapping of variables."""
-    role = env.get("DISCORD_ADMIN_ROLE", "").strip()
-    guild = env.get("DISCORD_GUILD_ID", "").strip()
-    if guild and not guild.isdigit():
-        raise ConfigError(f"DISCORD_GUILD_ID must be a server id, got {guild!r}")
-    return BotSettings(
-        retrieval=settings_from(env),
-        token=env.get("DISCORD_TOKEN", "").strip() or None,
-        allowed_channel_ids=_ids(env, "DISCORD_ALLOWED_CHANNELS"),
-        admin_role=(int(role) if role.isdigit() else role) or None,
-        cooldown_seconds=_number(env, "DISCORD_COOLDOWN_SECONDS", 5.0, 0),
-        max_concurrent=int(_number(env, "DISCORD_MAX_CONCURRENT", 4, 1)),
-        command_guild_id=int(guild) if guild else None,
-        watch_seconds=_number(env, "NEWSQA_WATCH_SECONDS", 5.0, 0),
-        api_base=_url(env, "DISCORD_API_BASE", ("http://", "https://")),
-        gateway_url=_url(env, "DISCORD_GATEWAY_URL", ("ws://", "wss://")),
-    )
+    return BotSettings(retrieval=settings_from(env), **parse_vars(env, BOT_VARS))
 
 
 def load_bot_settings(
-    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+    environ: Mapping[str, str] | None = None,
+    env_file: Path | None = Path(".env"),
+    warn: Callable[[str], object] = log.warning,
 ) -> BotSettings:
-    """Settings from the environment (or ``environ``) over ``env_file`` over defaults."""
-    return bot_settings_from(merged_env(environ, env_file))
+    """Settings from the environment (or ``environ``) over ``env_file`` over defaults;
+    unknown NEWSQA_* and DISCORD_* keys in ``env_file`` are passed to ``warn``."""
+    known = {v.name for v in (*SETTINGS_VARS, *BOT_VARS)}
+    env = read_env(environ, env_file, known, ("NEWSQA_", "DISCORD_"), warn)
+    return bot_settings_from(env)
