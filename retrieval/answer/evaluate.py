@@ -36,11 +36,21 @@ def normalise(text: str) -> str:
 
 
 def hit(answer_text: str | None, gold: Sequence[str]) -> bool:
-    """Whether a gold answer string occurs in the answer text (case-insensitive)."""
+    """Whether a gold answer string occurs in the answer text (case-insensitive); a gold
+    answer that starts or ends with a digit must not touch another letter or digit there
+    ("5" is not found inside "2015" or "5.5")."""
     if not answer_text:
         return False
-    norm = f" {normalise(answer_text)} "
-    return any(g.strip() and f"{normalise(g)}" in norm for g in gold)
+    norm = normalise(answer_text)
+    for g in gold:
+        want = normalise(g)
+        if not want:
+            continue
+        before = r"(?<!\w)(?<!\d\.)" if want[0].isdigit() else ""  # not in 2015 or 1.5
+        after = r"(?!\w)(?!\.\d)" if want[-1].isdigit() else ""
+        if re.search(before + re.escape(want) + after, norm):
+            return True
+    return False
 
 
 def run_questions(

@@ -31,6 +31,9 @@ _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()])")
 _LINE_START = re.compile(r"^([-+]|\d+)(\.?)(?=\s|\\#)")
 # Stops before brackets and trailing punctuation, which usually belong to the sentence.
 _BARE_URL = re.compile(r"https?://[^\s<>()\[\]]*[^\s<>()\[\].,;:!?'\"]")
+# A title that reads as an address ("https://...", "www.x.org", "bank.example/login"): as
+# a masked link's label it would show one address and open another.
+_URL_LIKE = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|\bwww\.|\b[a-z0-9-]+(?:\.[a-z0-9-]+)+/")
 # Characters that would end a masked link's target early, or break the ``<...>`` form.
 _URL_UNSAFE = {"(": "%28", ")": "%29", "<": "%3C", ">": "%3E", " ": "%20", "\\": "%5C"}
 
@@ -105,14 +108,19 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def format_source(source: Source) -> str:
-    """One source as a masked link ``[Title — date](<url>)``, or title and date without url."""
+    """One source as a masked link ``[Title — date](<url>)``, or title and date without url.
+
+    A title that looks like an address is never a link's label: it is shown as text with
+    the real address after it, ``Title — date <url>``."""
     title = _one_line(source.title) or source.doc_id
     label = _shorten(title, _MAX_TITLE)
     if source.date:
         label = f"{label} — {source.date}"
     # Square brackets in a link label end it early whatever the escaping; parentheses don't.
-    label = escape_markdown(label.replace("[", "(").replace("]", ")"))
     target = link_target(source.url)
+    if target is not None and _URL_LIKE.search(label):
+        return f"{escape_markdown(label)} <{target}>"
+    label = escape_markdown(label.replace("[", "(").replace("]", ")"))
     if target is not None:
         return f"[{label}](<{target}>)"
     return label

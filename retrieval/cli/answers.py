@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from retrieval.cli.common import asked_day, common, date_args, emit, open_qa
+from retrieval.cli.common import asked_day, common, date_args, emit, open_qa, positive_int
 from retrieval.dates import asked_on, parse_day
 from retrieval.errors import NewsQAError
 
@@ -22,7 +22,7 @@ def add_commands(sub: Any) -> None:
     sp = sub.add_parser("search", help="show the passages retrieved for a question")
     common(sp)
     sp.add_argument("question")
-    sp.add_argument("-k", type=int, help="number of passages (default NEWSQA_TOP_K, 5)")
+    sp.add_argument("-k", type=positive_int, help="number of passages (default NEWSQA_TOP_K, 5)")
     date_args(sp)
     sp.set_defaults(func=cmd_search)
 
@@ -42,7 +42,7 @@ def add_commands(sub: Any) -> None:
     sp.add_argument("--questions", type=Path, required=True, action="append",
                     help="questions JSONL with answers and doc_id (repeatable)")  # fmt: skip
     sp.add_argument("--plot", type=Path, help="draw answered rate against hit rate to this PNG")
-    sp.add_argument("--limit", type=int, help="only the first N questions of each file")
+    sp.add_argument("--limit", type=positive_int, help="only the first N questions of each file")
     date_args(sp)
     sp.set_defaults(func=cmd_eval)
 

@@ -63,6 +63,28 @@ def emit(out: TextIO, obj: dict[str, Any]) -> None:
     out.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
+def positive_int(value: str) -> int:
+    """A whole number of at least 1 (``-k 0`` or ``-k -1`` is a usage error, not a slice)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
+def hide_library_progress() -> None:
+    """Hide the model libraries' own progress bars ("Loading weights") for --no-progress."""
+    import sys
+
+    from huggingface_hub.utils import disable_progress_bars
+
+    disable_progress_bars()  # transformers imported after this reads it
+    if "transformers.utils.logging" in sys.modules:  # already imported: tell it directly
+        sys.modules["transformers.utils.logging"].disable_progress_bar()
+
+
 def positive_seconds(value: str) -> float:
     try:
         seconds = float(value)

@@ -10,7 +10,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from retrieval.cli.common import common, emit, positive_seconds, settings_from_args
+from retrieval.cli.common import (
+    common,
+    emit,
+    hide_library_progress,
+    positive_seconds,
+    settings_from_args,
+)
 from retrieval.settings import Settings
 
 if TYPE_CHECKING:
@@ -80,6 +86,8 @@ def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
     settings = settings_from_args(args)
     if args.ray is not None:
         settings = replace(settings, ray_address=args.ray)
+    if args.no_progress or args.json:
+        hide_library_progress()
     if args.watch:
         return _watch(args, settings, out)
     report = build_index(

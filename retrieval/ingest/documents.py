@@ -125,15 +125,45 @@ def _jsonl_record(line: str, rel: str, n: int) -> Document | str:
     raw_id, title, url = obj.get("id"), obj.get("title"), obj.get("url")
     has_id = isinstance(raw_id, str | int) and not isinstance(raw_id, bool) and str(raw_id).strip()
     title = " ".join(title.split()) if isinstance(title, str) else ""
+    date = normalize_date(obj.get("date"))
+    _warn_ignored(obj, rel, n, has_id=bool(has_id), date=date)
     return Document(
         doc_id=str(raw_id).strip() if has_id else f"{rel}:{n}",
         title=title or short_title(body),
         text=body,
-        date=normalize_date(obj.get("date")),
+        date=date,
         urls=(url.strip(),) if isinstance(url, str) and url.strip() else (),
         path=rel,
         kind="jsonl",
     )
+
+
+def _warn_ignored(obj: dict[str, object], rel: str, n: int, *, has_id: bool,
+                  date: str | None) -> None:  # fmt: skip
+    """Warn, naming file and line, about each field present but unusable (the record is
+    still read without it)."""
+    wrong = [
+        f"{key!r} is {_kind(obj[key])}"
+        for key, ok in (("title", str), ("url", str), ("date", str))
+        if obj.get(key) is not None and not isinstance(obj[key], ok)
+    ]
+    if obj.get("id") is not None and not has_id:
+        wrong.append(f"'id' is {_kind(obj['id'])}")
+    raw_date = obj.get("date")
+    if isinstance(raw_date, str) and raw_date.strip() and date is None:
+        wrong.append(f"'date' {raw_date[:40]!r} is not a date")
+    if wrong:
+        log.warning("%s:%d: ignored %s", rel, n, "; ".join(wrong))
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "an empty string"
+    return "a list" if isinstance(value, list) else "an object"
 
 
 def _parse(text: str, rel: str) -> tuple[list[Document], list[SkippedFile]]:

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 from retrieval.dates import normalize_date
 from retrieval.ingest.records import Document, Related
-from retrieval.ingest.textnorm import clean_url, comparable
+from retrieval.ingest.textnorm import clean_url, comparable, short_title
 
 _EVENT_DATE = re.compile(r"^###\s+\[(\d{4}-\d{1,2}-\d{1,2})\]\(")
 _INDEX_DATE = re.compile(r"^##\s+\[(\d{4}-\d{1,2}-\d{1,2})\]\(")
@@ -44,7 +44,10 @@ def markdown_format(lines: list[str], text: str) -> str | None:
     if any(_INDEX_DATE.match(ln) for ln in head) and any(_INDEX_EVENT.match(ln) for ln in lines):
         return "day_index"
     has_date = any(_EVENT_DATE.match(ln) for ln in head)
-    if any(_HEADLINE.match(ln) for ln in head) and (has_date or "### Source" in text):
+    has_sources = "### Source" in text
+    if any(_HEADLINE.match(ln) for ln in head) and (has_date or has_sources):
+        return "event"
+    if has_date and has_sources:  # an event page whose "# headline" line is missing
         return "event"
     return None
 
@@ -135,13 +138,15 @@ def parse_event_page(text: str, rel: str) -> list[Document]:
                 related.append(Related(title, url, _split_contexts(m.group(3) or "")))
             elif not _is_image_link(m.group(1), url) and url not in urls:
                 urls.append(url)
-        elif section == "body" and headline:
+        elif section == "body" and (headline or day is not None):
             if line:
                 paragraphs[-1].append(_md(line))
             elif paragraphs[-1]:
                 paragraphs.append([])
-    if not headline:
-        return []
+    if not headline:  # no "# " line: the first words of the body stand in for it
+        if not any(paragraphs):
+            return []
+        headline = short_title(" ".join(paragraphs[0]))
     category, title = split_category(headline)
     body = [" ".join(p) for p in paragraphs if p]
     text_, rels = _compose(title, body), tuple(related)
