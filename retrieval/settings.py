@@ -108,6 +108,13 @@ def text(name: str, raw: str) -> str:
     return raw
 
 
+def web_url(name: str, raw: str) -> str:
+    """An http(s) URL."""
+    if not raw.startswith(("http://", "https://")) or any(c.isspace() for c in raw):
+        raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw
+
+
 def path(name: str, raw: str) -> Path:
     """A path; ``~`` and ``~user`` are expanded, and must name a home that exists."""
     if "\0" in raw:
@@ -195,6 +202,7 @@ class Settings:
     ann_min_chunks: int = 50_000  # from this many chunks FAISS searches approximately
     ray_address: str = ""  # empty: embed locally; "local" or a Ray address: embed on Ray
     watch_seconds: float = 5.0  # how often a server looks for a new index version; 0: never
+    event_link_base: str = ""  # empty: events without a source link the Portal page of their day
 
 
 SETTINGS_VARS = (
@@ -217,6 +225,7 @@ SETTINGS_VARS = (
     Var("NEWSQA_RAY_ADDRESS", "ray_address", text),
     Var("NEWSQA_ABSTAIN_THRESHOLD", "abstain_threshold", number(0, 1)),
     Var("NEWSQA_WATCH_SECONDS", "watch_seconds", number(0, DAY_SECONDS)),
+    Var("NEWSQA_EVENT_LINK_BASE", "event_link_base", web_url),
 )  # fmt: skip
 
 

@@ -195,3 +195,19 @@ def test_eval_reports_metrics(
     assert result["hit_rate"] == 0.5
     assert result["recall@10"] == 1.0
     assert plot.stat().st_size > 1000
+
+
+def test_related_items_are_answered_from_their_own_date(default_qa: QA) -> None:
+    """A headline that only sits in an event page's Related list is answered, linked to the
+    Portal page of its day; asked before that day, it is not known yet."""
+    question = "How many British Army troops arrived in Estonia?"
+    later = default_qa.answer(question, asked_at=datetime(2017, 3, 20, tzinfo=UTC))
+    assert not later.abstained and later.text
+    assert later.text.startswith("Eight hundred British Army troops arrive in Estonia")
+    assert later.date == "2017-03-18"
+    assert (
+        later.sources[0].url == "https://en.wikipedia.org/wiki/Portal:Current_events/2017_March_18"
+    )
+    before = default_qa.answer(question, asked_at=datetime(2016, 4, 21, tzinfo=UTC))
+    assert "Eight hundred" not in (before.text or "")
+    assert all(s.date is None or s.date <= "2016-04-21" for s in before.sources)

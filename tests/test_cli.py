@@ -56,14 +56,14 @@ def test_index_reports_counts_and_is_incremental(
     monkeypatch.setenv("NEWSQA_INDEX_DIR", str(tmp_path / "idx"))
     code, out = run("index", "--corpus", str(REPO / "corpus"), "--no-progress")
     assert code == 0
-    assert "indexed 5 documents from 5 files" in out
+    assert "indexed 14 documents from 5 files" in out  # 9 of them Related items
     code, out = run("index", "--corpus", str(REPO / "corpus"), "--json")
     report = json.loads(out)
-    assert (report["unchanged"], report["added"], report["chunks_embedded"]) == (5, 0, 0)
+    assert (report["unchanged"], report["added"], report["chunks_embedded"]) == (14, 0, 0)
     code, out = run("stats", "--json")
     stats = json.loads(out)
-    assert stats["documents"] == 5 and stats["model"] == "all-MiniLM-L6-v2"
-    assert stats["date_range"] == ["2016-04-08", "2016-04-20"]
+    assert stats["documents"] == 5 + 9 and stats["model"] == "all-MiniLM-L6-v2"
+    assert stats["date_range"] == ["2016-03-25", "2017-06-16"]  # Related items widen it
 
 
 def test_errors_are_one_line_with_nonzero_exit(

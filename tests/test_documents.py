@@ -589,11 +589,12 @@ def test_jsonl_line_separator_inside_a_string(tmp_path: Path) -> None:
 
 
 def test_load_sample_corpus(samples: Path) -> None:
-    """The samples folder: 11 files, 39 documents in sorted path order, nothing skipped."""
+    """The samples folder: 11 files, 39 documents in sorted path order, nothing skipped,
+    then the 18 Related items that are not already among them."""
     corpus = load_corpus(samples)
     assert corpus.files == 11 and corpus.skipped == ()
-    assert len(corpus.documents) == 5 + 29 + 5
-    paths = list(dict.fromkeys(d.path for d in corpus.documents))
+    assert len(corpus.documents) == 5 + 29 + 5 + 18
+    paths = list(dict.fromkeys(d.path for d in corpus.documents[:39]))
     assert paths[:5] == [
         "000_a226b7d7bdfc010b.txt",
         "001_4b6828a6805741db.txt",
@@ -602,11 +603,12 @@ def test_load_sample_corpus(samples: Path) -> None:
         "004_51b4c8b96a223870.txt",
     ]
     assert paths[5:] == [EVENT_0415, INDEX, EVENT_0420, EVENT_0408, EVENT_1026, EVENT_1121]
-    assert len(by_id(corpus.documents)) == 39
+    assert len(by_id(corpus.documents)) == 57
+    assert all(d.kind == "event" and d.text == d.title for d in corpus.documents[39:])
 
 
 def test_load_test_corpus() -> None:
-    """The committed test corpus loads to the 8 documents its README describes."""
+    """The committed test corpus loads to the 9 documents its README describes."""
     corpus = load_corpus(DATA / "corpus")
     assert corpus.files == 4 and corpus.skipped == ()
     docs = by_id(corpus.documents)
@@ -619,6 +621,7 @@ def test_load_test_corpus() -> None:
         "brief-library",
         "brief-marathon",
         "feeds/briefs.jsonl:3",
+        "news/2023/06/12/port-velna-approves-funding-for-a-second-tram-depot.md",
     ]
     assert not any("Test corpus" in d.text for d in corpus.documents)  # README skipped
     assert docs["brief-library"].title == "Oskaby library reopens"
@@ -690,7 +693,8 @@ def test_single_file_root_and_missing_root(samples: Path, tmp_path: Path) -> Non
     """A file can be the whole corpus; a missing corpus path is a configuration error."""
     corpus = load_corpus(samples / "001_4b6828a6805741db.txt")
     assert corpus.files == 1
-    assert [d.doc_id for d in corpus.documents] == ["001_4b6828a6805741db.txt"]
+    assert corpus.documents[0].doc_id == "001_4b6828a6805741db.txt"
+    assert len(corpus.documents) == 1 + 10  # its Related items
     with pytest.raises(ConfigError, match="does not exist"):
         load_corpus(tmp_path / "missing")
 

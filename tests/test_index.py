@@ -149,7 +149,7 @@ def test_manifest_records_the_build(default_index: Settings) -> None:
         default_index.chunk_tokens,
         default_index.chunk_overlap,
     )
-    assert m.documents == 5 and m.chunks == len(index.chunks) == len(index.vectors)
+    assert m.documents == 5 + 9 and m.chunks == len(index.chunks) == len(index.vectors)  # + Related
     assert len(m.corpus_fingerprint) == 64 and m.created_at.startswith("20")
     np.testing.assert_allclose(np.linalg.norm(index.vectors, axis=1), 1.0, atol=1e-4)
 

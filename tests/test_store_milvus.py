@@ -216,7 +216,7 @@ def test_cli_reads_the_store_named_by_store(lite: Settings) -> None:
     assert main(["--env-file", "/nonexistent/.env", "stats", "--store", lite.store, "--json"],
                 out=out) == 0  # fmt: skip
     stats = json.loads(out.getvalue())
-    assert stats["documents"] == 5 and stats["path"].startswith(str(lite.store)[12:])
+    assert stats["documents"] == 5 + 9 and stats["path"].startswith(str(lite.store)[12:])
     out = io.StringIO()
     code = main(["--env-file", "/nonexistent/.env", "ask", OLD_QUESTIONS[1], "--store",
                  lite.store, "--json"], out=out)  # fmt: skip

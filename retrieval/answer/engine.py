@@ -274,10 +274,12 @@ def answer_question(
     asked_at: datetime | None = None,
     since: str | None = None,
     until: str | None = None,
+    allowed: np.ndarray | None = None,
 ) -> Answer:
     """Quote the corpus sentence most likely to answer ``question``, or abstain below
-    ``threshold`` with the nearest sources."""
-    g = gather(retriever, question, asked_at=asked_at, since=since, until=until)
+    ``threshold`` with the nearest sources. ``allowed`` (a flag per chunk) limits the
+    chunks searched, as benchmarks do to ask a question of a corpus without its answer."""
+    g = gather(retriever, question, asked_at=asked_at, since=since, until=until, allowed=allowed)
     hits, cands = g.hits, g.candidates
     passages = tuple(Passage(h.doc_id, h.chunk_id, h.score) for h in hits)
     if not cands:

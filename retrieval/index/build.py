@@ -110,7 +110,7 @@ def build_index(
     if corpus is None:
         if not settings.corpus_dir.exists():
             raise ConfigError(f"corpus folder {settings.corpus_dir} does not exist")
-        corpus = load_corpus(settings.corpus_dir)
+        corpus = load_corpus(settings.corpus_dir, settings.event_link_base)
     enc = load_encoding(settings.tiktoken_file)
     docs = list(corpus.documents)
     if not docs and not allow_empty:

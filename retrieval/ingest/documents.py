@@ -28,6 +28,7 @@ from retrieval.ingest.events import (
     split_category,
 )
 from retrieval.ingest.records import Corpus, Document, Related, SkippedFile
+from retrieval.ingest.related import add_related_events, link_events
 from retrieval.ingest.textnorm import short_title
 
 __all__ = [
@@ -183,12 +184,14 @@ def parse_file(path: Path, rel: str | None = None) -> list[Document]:
     return _parse(read_text(path), rel or path.name)[0]
 
 
-def load_corpus(root: Path) -> Corpus:
+def load_corpus(root: Path, link_base: str = "") -> Corpus:
     """Read every file under ``root`` (or the one file ``root``), in sorted path order.
 
     Hidden files and folders and README files are not looked at. A file or line that
     cannot be used is logged, recorded in ``Corpus.skipped`` and never raises; of two
-    documents with the same id the first is kept.
+    documents with the same id the first is kept. Related items of event pages follow as
+    events of their own, and events without a web link get one (``link_base`` resolves
+    the corpus's relative links; see :mod:`.related`).
     """
     if not root.exists():
         raise ConfigError(f"corpus path {root} does not exist")
@@ -225,6 +228,7 @@ def load_corpus(root: Path) -> Corpus:
                 continue
             first_seen[doc.doc_id] = rel
             docs.append(doc)
+    docs = link_events(add_related_events(docs), link_base)
     log.info("loaded %d documents from %d files, %d skipped", len(docs), files, len(skipped))
     return Corpus(tuple(docs), tuple(skipped), files)
 

@@ -76,7 +76,11 @@ def _looks_like_category(prefix: str) -> bool:
         return False
     if re.search(r"[.!?;\"“”]", re.sub(r"(?:[A-Z]\.)+", "", prefix)):  # "U.S." is fine
         return False
-    return not any(w.lower().strip(",()") in _NOT_CATEGORY_WORDS for w in words)
+    # A capitalised word inside the phrase is a name ("United States"), not a verb.
+    return not any(
+        w.lower().strip(",()") in _NOT_CATEGORY_WORDS for i, w in enumerate(words)
+        if i == 0 or not w[0].isupper()
+    )  # fmt: skip
 
 
 def _md(text: str) -> str:

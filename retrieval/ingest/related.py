@@ -1,0 +1,151 @@
+"""Corpus-level passes over event documents: Related items as events, and event links.
+
+An event page's ``### Related:`` list names other events, each a dated headline; a reader
+sees them, so each becomes an event of its own (dated from its link path, the headline as
+its text, its ``_Context:_`` tags as metadata) unless the corpus already holds that event
+as a page or a day-index item, in which case only the tags are merged into it.
+
+Events without a usable source URL (day-index items, Related items, pages without sources)
+get a link a reader can open: the corpus's own relative link resolved against a base URL
+when one is set, else the Wikipedia Current Events Portal page of the event's date.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+
+from retrieval.dates import MONTH_NAMES
+from retrieval.ingest.events import split_category
+from retrieval.ingest.records import Document
+from retrieval.ingest.textnorm import comparable
+
+PORTAL = "https://en.wikipedia.org/wiki/Portal:Current_events/"
+_LINK_DATE = re.compile(r"(?:^|/)(\d{4})/(\d{1,2})/(\d{1,2})/[^/]+$")
+_SAME_HEADLINE = 0.6  # word Jaccard of two headlines of one day that name one event
+
+
+def link_date(link: str) -> str | None:
+    """The ISO date in an event link path (``/news/2016/04/8/slug.md``), or None."""
+    m = _LINK_DATE.search(link.split("?", 1)[0].split("#", 1)[0])
+    if not m:
+        return None
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    except ValueError:
+        return None
+
+
+def portal_url(iso: str) -> str:
+    """The Current Events Portal page of a day: ``.../Portal:Current_events/2016_April_20``."""
+    d = date.fromisoformat(iso)
+    return f"{PORTAL}{d.year}_{MONTH_NAMES[d.month - 1]}_{d.day}"
+
+
+def is_web_url(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
+def _key(link: str) -> str | None:
+    """The last four path parts of an event link (year/month/day/slug), or None."""
+    parts = [p for p in link.split("?", 1)[0].split("#", 1)[0].split("/") if p]
+    return "/".join(parts[-4:]) if len(parts) >= 4 and link_date(link) else None
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(comparable(text).split())
+
+
+def _same_headline(a: frozenset[str], b: frozenset[str]) -> bool:
+    return bool(a and b) and len(a & b) / len(a | b) >= _SAME_HEADLINE
+
+
+def _merge_contexts(doc: Document, contexts: Sequence[str]) -> Document:
+    merged = tuple(dict.fromkeys((*doc.contexts, *contexts)))
+    return doc if merged == doc.contexts else replace(doc, contexts=merged)
+
+
+def add_related_events(docs: Sequence[Document]) -> list[Document]:
+    """``docs`` followed by one event per Related item not already among them.
+
+    A Related item is the same event as a document when its link names that document's
+    page (same date folder and slug), or when both are dated that day and their headlines
+    share most words (slugs differ by category prefixes, wordings by a few characters).
+    Items without a date in their link are left out: nothing tells when they happened.
+    """
+    out = list(docs)
+    ids = {d.doc_id for d in docs}
+    by_key: dict[str, int] = {}
+    by_day: dict[str, list[tuple[frozenset[str], int]]] = {}
+
+    def remember(i: int, link: str | None) -> None:
+        doc = out[i]
+        if link and (key := _key(link)):
+            by_key.setdefault(key, i)
+        if doc.kind == "event" and doc.date:
+            by_day.setdefault(doc.date, []).append((_words(doc.title), i))
+
+    for i, doc in enumerate(docs):
+        if doc.kind == "event":
+            own = doc.path if "#" not in doc.doc_id else (doc.url or "")
+            remember(i, own)
+    for doc in docs:
+        for item in doc.related:
+            day = link_date(item.url)
+            if day is None:
+                continue
+            category, title = split_category(item.title)
+            words = _words(title)
+            key = _key(item.url)
+            found = by_key.get(key) if key else None
+            if found is None:
+                found = next((j for w, j in by_day.get(day, ()) if _same_headline(words, w)), None)
+            if found is not None:
+                out[found] = _merge_contexts(out[found], item.contexts)
+                continue
+            doc_id = item.url.lstrip("/") if key and not is_web_url(item.url) else key
+            if not doc_id or doc_id in ids:
+                doc_id = f"{doc.doc_id}#related-{len(out)}"
+            ids.add(doc_id)
+            out.append(
+                Document(
+                    doc_id=doc_id,
+                    title=title,
+                    text=title,
+                    date=day,
+                    urls=(item.url,) if item.url else (),
+                    path=doc.path,
+                    kind="event",
+                    category=category,
+                    contexts=item.contexts,
+                )
+            )
+            remember(len(out) - 1, item.url)
+    return out
+
+
+def link_events(docs: Sequence[Document], base: str = "") -> list[Document]:
+    """Give every dated event without a web source URL a link a reader can open.
+
+    A relative corpus link (``/news/2016/04/20/slug.md``) is resolved against ``base``
+    when it is set; otherwise, or without such a link, the event links the Current Events
+    Portal page of its date. Web URLs are kept as they are, first.
+    """
+    out = []
+    for doc in docs:
+        web = tuple(u for u in doc.urls if is_web_url(u))
+        if doc.kind != "event" or (web and web == doc.urls):
+            out.append(doc)
+            continue
+        relative = next((u for u in doc.urls if not is_web_url(u)), None)
+        if base and relative:
+            link: str | None = f"{base.rstrip('/')}/{relative.lstrip('/')}"
+        elif doc.date:
+            link = portal_url(doc.date)
+        else:
+            link = None
+        urls = web + ((link,) if link and not web else ())
+        out.append(doc if urls == doc.urls else replace(doc, urls=urls))
+    return out
