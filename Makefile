@@ -20,8 +20,9 @@ lint: setup
 test: lint  ## lint, type-check and run the test suite
 	$(PY) -m pytest -q
 
-bench: setup  ## answer quality and latency, encoders, indexing, reindexing, scale, stores, bot latency
+bench: setup  ## answer quality and latency, conversations, encoders, indexing, reindexing, scale, stores, bot latency
 	$(PY) bench/answers.py
+	$(PY) bench/conversations.py
 	$(PY) bench/encoder.py
 	$(PY) bench/indexing.py
 	$(PY) bench/reindex.py

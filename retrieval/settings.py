@@ -203,6 +203,9 @@ class Settings:
     ray_address: str = ""  # empty: embed locally; "local" or a Ray address: embed on Ray
     watch_seconds: float = 5.0  # how often a server looks for a new index version; 0: never
     event_link_base: str = ""  # empty: events without a source link the Portal page of their day
+    conversation_turns: int = 6  # turns of a conversation remembered
+    conversation_idle_seconds: float = 600.0  # silence after which a conversation is forgotten
+    conversations_max: int = 1000  # conversations remembered at once (least recent go first)
 
 
 SETTINGS_VARS = (
@@ -226,6 +229,9 @@ SETTINGS_VARS = (
     Var("NEWSQA_ABSTAIN_THRESHOLD", "abstain_threshold", number(0, 1)),
     Var("NEWSQA_WATCH_SECONDS", "watch_seconds", number(0, DAY_SECONDS)),
     Var("NEWSQA_EVENT_LINK_BASE", "event_link_base", web_url),
+    Var("NEWSQA_CONVERSATION_TURNS", "conversation_turns", whole(1, 100)),
+    Var("NEWSQA_CONVERSATION_IDLE_SECONDS", "conversation_idle_seconds", number(1, DAY_SECONDS)),
+    Var("NEWSQA_CONVERSATIONS_MAX", "conversations_max", whole(1, 1_000_000)),
 )  # fmt: skip
 
 

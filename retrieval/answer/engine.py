@@ -237,12 +237,15 @@ def gather(
     since: str | None = None,
     until: str | None = None,
     allowed: np.ndarray | None = None,
+    prefer: np.ndarray | None = None,
+    prefer_weight: float = 0.0,
 ) -> Gathered:
     """Retrieve passages and their candidate sentences.
 
     A period named in the question ("in April 2016", or "this week" resolved against
     ``asked_at``) limits the dated documents searched, unless nothing matches in it; the
     CLI's ``since``/``until`` win over it. Documents dated after ``asked_at`` are left out.
+    ``allowed``, ``prefer`` and ``prefer_weight`` go to :meth:`Retriever.search`.
     """
     info = analyse(question, asked_at)
     asked = asked_at.date() if asked_at is not None else None
@@ -255,12 +258,14 @@ def gather(
     # Recent stories are preferred unless the question names its own period.
     recent_to = asked if info.period is None or info.period.relative else None
     hits = retriever.search(
-        question, PASSAGES, since=lo, until=hi, qvec=qvec, recent_to=recent_to, allowed=allowed
-    )
+        question, PASSAGES, since=lo, until=hi, qvec=qvec, recent_to=recent_to, allowed=allowed,
+        prefer=prefer, prefer_weight=prefer_weight,
+    )  # fmt: skip
     if not hits and (lo, hi) != (since, until):
         hits = retriever.search(
-            question, PASSAGES, since=since, until=until, qvec=qvec, allowed=allowed
-        )
+            question, PASSAGES, since=since, until=until, qvec=qvec, allowed=allowed,
+            prefer=prefer, prefer_weight=prefer_weight,
+        )  # fmt: skip
     cands = candidates(hits[:CANDIDATE_CHUNKS], retriever.sentence_vectors)
     return Gathered(info, asked, qvec, hits, cands)
 
@@ -275,11 +280,18 @@ def answer_question(
     since: str | None = None,
     until: str | None = None,
     allowed: np.ndarray | None = None,
+    prefer: np.ndarray | None = None,
+    prefer_weight: float = 0.0,
 ) -> Answer:
     """Quote the corpus sentence most likely to answer ``question``, or abstain below
     ``threshold`` with the nearest sources. ``allowed`` (a flag per chunk) limits the
-    chunks searched, as benchmarks do to ask a question of a corpus without its answer."""
-    g = gather(retriever, question, asked_at=asked_at, since=since, until=until, allowed=allowed)
+    chunks searched, as benchmarks do to ask a question of a corpus without its answer;
+    ``prefer`` and ``prefer_weight`` favour some chunks, as a conversation does its
+    stories (see :meth:`Retriever.search`)."""
+    g = gather(
+        retriever, question, asked_at=asked_at, since=since, until=until, allowed=allowed,
+        prefer=prefer, prefer_weight=prefer_weight,
+    )  # fmt: skip
     hits, cands = g.hits, g.candidates
     passages = tuple(Passage(h.doc_id, h.chunk_id, h.score) for h in hits)
     if not cands:

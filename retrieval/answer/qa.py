@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from datetime import datetime
+
+import numpy as np
 
 from retrieval.answer.engine import Answer, answer_question, check_question
 from retrieval.answer.ranker import RANKER_PATH, Ranker
@@ -79,13 +82,23 @@ class QA:
 
     def answer(
         self, question: str, *, asked_at: datetime | None = None, since: str | None = None,
-        until: str | None = None,
+        until: str | None = None, prefer_docs: Sequence[str] = (), prefer_weight: float = 0.0,
+        only_docs: Sequence[str] | None = None, retriever: Retriever | None = None,
     ) -> Answer:  # fmt: skip
+        """Answer ``question``. ``prefer_docs`` get ``prefer_weight`` added to their passages'
+        scores (a conversation's stories); ``only_docs`` limits the search to those
+        documents; ``retriever`` pins the index version (several calls for one turn)."""
         q = check_question(question, self.settings.max_question_chars)
-        retriever = self._retriever  # one version for the whole question
+        retriever = retriever or self._retriever  # one version for the whole question
+        prefer = retriever.doc_positions(prefer_docs) if prefer_docs and prefer_weight else None
+        allowed = None
+        if only_docs is not None:
+            allowed = np.zeros(len(retriever.index), dtype=bool)
+            allowed[retriever.doc_positions(only_docs)] = True
         return answer_question(
             retriever, self.ranker, q, threshold=self.threshold, asked_at=asked_at,
-            since=since, until=until,
+            since=since, until=until, allowed=allowed, prefer=prefer,
+            prefer_weight=prefer_weight,
         )  # fmt: skip
 
     def warmup(self) -> None:

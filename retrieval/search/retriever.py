@@ -60,6 +60,19 @@ class Retriever:
         self.lexical = Lexical(texts)
         # Document dates as ISO day numbers (0 = undated), for fast period masks.
         self._days = days
+        self._doc_rows: dict[str, list[int]] | None = None  # built on first use
+
+    def doc_positions(self, doc_ids: Sequence[str]) -> np.ndarray:
+        """The index positions of every chunk of the documents ``doc_ids`` (unknown ids are
+        skipped). The map is built once per loaded version, on the first call."""
+        rows = self._doc_rows
+        if rows is None:
+            rows = {}
+            for pos, chunk in enumerate(self.index.all_chunks()):
+                rows.setdefault(chunk.doc_id, []).append(pos)
+            self._doc_rows = rows
+        out = [p for d in dict.fromkeys(doc_ids) for p in rows.get(d, ())]
+        return np.asarray(out, dtype=np.int64)
 
     def sentence_vectors(self, rows: Sequence[int]) -> np.ndarray:
         """The stored unit vectors of sentences by row (``Hit.first_row`` onwards)."""
@@ -83,6 +96,8 @@ class Retriever:
         qvec: np.ndarray | None = None,
         recent_to: date | None = None,
         allowed: np.ndarray | None = None,
+        prefer: np.ndarray | None = None,
+        prefer_weight: float = 0.0,
     ) -> list[Hit]:
         """The top ``k`` chunks, optionally limited to a date range.
 
@@ -91,6 +106,8 @@ class Retriever:
         lexical part is comparable across questions), plus, when ``recent_to`` is given,
         a prior for stories dated shortly before it: news questions mostly ask about
         what just happened. ``allowed`` (one flag per chunk) limits the search further.
+        ``prefer`` (chunk positions, e.g. the stories a conversation is about) are always
+        candidates and get ``prefer_weight`` added to their score.
         """
         n = len(self.index)
         if n == 0 or k <= 0:
@@ -109,7 +126,10 @@ class Retriever:
         if mask is not None:
             lex = np.where(mask, lex, 0.0)
         lex_top = [int(i) for i in np.argsort(-lex, kind="stable")[:cand] if lex[i] > 0]
-        pool = np.array(sorted(set(dense_top) | set(lex_top)), dtype=np.int64)
+        preferred: set[int] = set()
+        if prefer is not None and prefer_weight:
+            preferred = {int(p) for p in prefer if mask is None or mask[p]}
+        pool = np.array(sorted(set(dense_top) | set(lex_top) | preferred), dtype=np.int64)
         if len(pool) == 0:
             return []
         dense = self.index.chunk_vectors(pool) @ qvec
@@ -118,6 +138,8 @@ class Retriever:
             days = self._days[pool]
             age = np.maximum(day_number(recent_to) - days, 0)
             fused = fused + np.where(days > 0, RECENCY_WEIGHT * np.exp(-age / RECENCY_DAYS), 0.0)
+        if preferred:
+            fused = fused + prefer_weight * np.isin(pool, list(preferred))
         order = np.argsort(-fused, kind="stable")[:k]
         fetched = self.index.fetch_chunks([int(pool[o]) for o in order])
         return [

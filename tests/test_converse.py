@@ -1,0 +1,268 @@
+"""Conversations: reading follow-ups in context, requests about the last answer, topic
+switches, and the bounded memory; on hand-written turns and on the default corpus."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from retrieval.answer.qa import QA
+from retrieval.answer.render import format_answer
+from retrieval.converse import (
+    ConversationMemory,
+    MemoryLimits,
+    Turn,
+    converse,
+    format_turn,
+    respond,
+)
+from retrieval.converse import resolve as r
+from retrieval.converse.respond import NO_MORE, NO_TURN
+from retrieval.errors import BadQuestionError
+from retrieval.settings import Settings
+
+ASKED = datetime(2023, 10, 5, 12, tzinfo=UTC)
+EURONEWS = "http://www.euronews.com/2016/04/20/nato-russia-council-holds-talks-after-two-years/"
+
+
+@pytest.fixture(scope="module")
+def qa(default_index: Settings, model) -> QA:  # type: ignore[no-untyped-def]
+    return QA.open(default_index, encoder=model)
+
+
+# -- reading a question (text only) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("more", "more"),
+        ("Tell me more!", "more"),
+        ("anything else?", "more"),
+        ("source?", "sources"),
+        ("link?", "sources"),
+        ("What are the sources?", "sources"),
+        ("who said that?", "who_said"),
+        ("Says who?", "who_said"),
+        ("why?", "why"),
+        ("And why is that?", "why"),
+        ("Where will it be held?", "pronoun"),
+        ("How much did Westinghouse pay for his designs?", "pronoun"),
+        ("How many people lived there in 1939?", "pronoun"),
+        ("When was that?", "pronoun"),
+        ("and when?", "ellipsis"),
+        ("What about Russia?", "about"),
+        ("How many schools are there in Newcastle?", "question"),
+        ("When was ambulatory care pharmacy approved as its own certification?", "question"),
+        ("Who chaired the NATO-Russia Council talks?", "question"),
+        ("Is there more coal in Wales?", "question"),
+    ],
+)
+def test_classify(question: str, kind: str) -> None:
+    """Requests, pronouns, ellipses and complete questions are told apart; an existential
+    "there", "its own" and a word like "more" inside a question are not follow-ups."""
+    assert r.classify(question).kind == kind
+
+
+def test_definite_phrase_of_the_last_turn_is_a_follow_up() -> None:
+    """A definite phrase ("the talks") leans on the last turn only if it was about talks."""
+    last = frozenset(["when", "did", "nato", "reopen", "talks", "with", "russia"])
+    assert r.classify("Who chaired the talks?", last).kind == "definite"
+    assert r.classify("Who chaired the talks?", frozenset({"weather"})).kind == "question"
+    assert r.classify("What was the black death blamed on?", last).kind == "question"
+
+
+@pytest.mark.parametrize(
+    ("question", "antecedent", "expected"),
+    [
+        ("Who did the National Anthem at it?", "Super Bowl 50",
+         "Who did the National Anthem at Super Bowl 50?"),
+        ("How much did Westinghouse pay for his designs?", "Tesla",
+         "How much did Westinghouse pay for Tesla's designs?"),
+        ("How many people lived there in 1939?", "Warsaw",
+         "How many people lived in Warsaw in 1939?"),
+        ("What was its Old Town listed as?", "Warsaw", "What was Warsaw's Old Town listed as?"),
+        ("It was ruled by whom?", "the Yuan dynasty", "The Yuan dynasty was ruled by whom?"),
+    ],
+)  # fmt: skip
+def test_rewrite_pronoun(question: str, antecedent: str, expected: str) -> None:
+    """A pronoun is replaced by its antecedent in the form the sentence needs."""
+    assert r.rewrite(question, r.classify(question), antecedent) == expected
+
+
+def test_rewrite_ellipsis_and_what_about() -> None:
+    """An ellipsis ("and where?") asks the earlier question again with a new question word;
+    "what about Russia?" puts Russia in the earlier subject's place."""
+    previous = "When did NATO meet Russia?"
+    assert r.rewrite("and where?", r.classify("and where?"), "", previous) == (
+        "Where did NATO meet Russia?"
+    )
+    previous = "What did NATO say about the meeting?"
+    reading = r.classify("What about Russia?")
+    assert r.rewrite("What about Russia?", reading, "NATO", previous) == (
+        "What did Russia say about the meeting?"
+    )
+
+
+def test_subjects_prefer_what_the_story_is_titled() -> None:
+    """The subject is the name the answering story's title holds, not another name of the
+    question; a topic written in lower case is found through the title too."""
+    q = "What year did a Super Bowl play in the bay area near San Francisco, before Super Bowl 50?"
+    assert r.subjects(q, "Super Bowl 50")[0] == "Super Bowl 50"
+    assert r.subjects("What is a simple form of civil disobedience?", "Civil disobedience") == [
+        "civil disobedience"
+    ]
+    found = r.subjects("Rather than the fuel, what is oxygen to a fire?", "Oxygen")
+    assert found == ["oxygen"]  # "Rather" only starts the sentence
+    # A headline is not a subject's name: only the names count.
+    headline = "NATO set for first formal talks with Russia for two years"
+    assert r.subjects("When did NATO reopen talks with Russia?", headline) == ["NATO", "Russia"]
+
+
+def test_event_pronoun_takes_the_noun_phrase() -> None:
+    """An event's pronoun ("where will it be held?") stands for the meeting asked about."""
+    q = "Where will it be held?"
+    previous = "When did NATO announce the council meeting?"
+    assert r.pick_antecedent(r.classify(q), q, ["NATO"], previous) == "the council meeting"
+    q2 = "Who leads it?"
+    assert r.pick_antecedent(r.classify(q2), q2, ["NATO"], previous) == "NATO"
+
+
+# -- memory ----------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _turn(n: int, text: str = "q") -> Turn:
+    return Turn(n, text, text, "question", None)
+
+
+def test_memory_keeps_the_last_turns_and_numbers_on() -> None:
+    """Only the last ``max_turns`` turns stay; turn numbers keep counting."""
+    memory = ConversationMemory(MemoryLimits(max_turns=2, idle_seconds=60, max_conversations=5))
+    for n in range(1, 5):
+        assert memory.next_number("a") == n
+        memory.add("a", _turn(n))
+    assert [t.number for t in memory.turns("a")] == [3, 4]
+    assert memory.next_number("a") == 5
+
+
+def test_memory_forgets_after_silence_and_bounds_conversations() -> None:
+    """A conversation silent for ``idle_seconds`` is gone; at most ``max_conversations``
+    are kept, the least recently used leaving first."""
+    clock = Clock()
+    memory = ConversationMemory(MemoryLimits(3, idle_seconds=60, max_conversations=2), clock)
+    memory.add("a", _turn(1))
+    clock.now = 30
+    memory.add("b", _turn(1))
+    clock.now = 61
+    assert memory.turns("a") == () and len(memory.turns("b")) == 1
+    assert memory.next_number("a") == 1  # a new conversation
+    memory.add("a", _turn(1))
+    memory.add("c", _turn(1))  # third conversation: "b" was used least recently
+    assert "b" not in memory and "a" in memory and "c" in memory
+    assert len(memory) == 2
+    clock.now = 1000
+    assert len(memory) == 0
+
+
+# -- on the default corpus ---------------------------------------------------------------
+
+
+def test_nato_council_meeting_follow_up(qa: QA) -> None:
+    """After the council meeting question, "Where will it be held?" is read as the meeting
+    and answered with Brussels, more surely than the same words alone."""
+    first = respond(qa, [], "When did NATO announce the council meeting?", asked_at=ASKED)
+    assert first.kind == "question" and first.number == 1 and not first.uses
+    turn = respond(qa, [first], "Where will it be held?", asked_at=ASKED)
+    assert turn.kind == "follow-up" and turn.number == 2
+    assert turn.understood == "Where will the council meeting be held?"
+    assert [(u.turn, u.what) for u in turn.uses][:2] == [(1, "subject"), (1, "stories")]
+    assert turn.answer is not None and not turn.answer.abstained
+    assert "Brussels" in (turn.answer.text or "")
+    alone = qa.answer("Where will it be held?", asked_at=ASKED)
+    assert turn.answer.confidence > alone.confidence + 0.2
+    text = format_turn(turn)
+    assert text.startswith("-# Taken as: Where will the council meeting be held?\n> ")
+    assert "understood as: Where will the council meeting be held?" in turn.explain()
+
+
+def test_topic_switch_is_answered_as_if_alone(qa: QA) -> None:
+    """A complete question after an earlier turn gets exactly the answer it gets alone."""
+    first = respond(qa, [], "Where will the council meeting be held?", asked_at=ASKED)
+    q = "Who will chair the talks with the alliance's 28 ambassadors?"
+    turn = respond(qa, [first], q, asked_at=ASKED)
+    alone = qa.answer(q, asked_at=ASKED)
+    assert turn.kind == "question" and turn.switched and not turn.uses
+    assert turn.answer == alone
+
+
+def test_more_gives_new_sentences_of_the_same_story(qa: QA) -> None:
+    """A request for more quotes the next best sentences of the answer's story, never one
+    already shown, until the story has nothing left."""
+    turns = [respond(qa, [], "Where will the council meeting be held?", asked_at=ASKED)]
+    first = turns[0].answer
+    assert first is not None and first.text
+    story = first.sources[0].doc_id
+    quoted = [first.text]
+    for _ in range(3):
+        turn = respond(qa, turns, "tell me more", asked_at=ASKED)
+        turns.append(turn)
+        assert turn.kind == "more" and turn.uses[0].what == "answer"
+        if turn.note == NO_MORE:
+            break
+        assert turn.answer is not None and turn.answer.text
+        assert turn.answer.sources[0].doc_id == story
+        assert all(turn.answer.text not in q and q not in turn.answer.text for q in quoted)
+        quoted.append(turn.answer.text)
+    assert len(quoted) >= 3
+
+
+def test_sources_and_who_said_that(qa: QA) -> None:
+    """Asking for the source lists the last answer's links; "who said that?" points at the
+    speaker the quote names; a request before any answer says so."""
+    first = respond(qa, [], "When did NATO reopen talks with Russia?", asked_at=ASKED)
+    turn = respond(qa, [first], "link?", asked_at=ASKED)
+    assert turn.kind == "sources" and turn.answer == first.answer
+    assert format_turn(turn).startswith("Sources of that answer:\n• [")
+    assert EURONEWS in format_turn(turn)
+    first = respond(qa, [], "Who will chair the talks?", asked_at=ASKED)
+    turn = respond(qa, [first], "who said that?", asked_at=ASKED)
+    assert turn.answer is not None and turn.answer.span is not None
+    s, e = turn.answer.span
+    assert "Stoltenberg" in (turn.answer.text or "")[s:e]
+    assert "**NATO Secretary-General Jens Stoltenberg**" in format_turn(turn)
+    assert respond(qa, [], "more").note == NO_TURN
+
+
+def test_converse_keeps_conversations_apart(qa: QA) -> None:
+    """Turns go to their own conversation: a follow-up in another one has no context."""
+    memory = ConversationMemory()
+    converse(qa, memory, "alice", "When did NATO announce the council meeting?", asked_at=ASKED)
+    followed = converse(qa, memory, "alice", "Where will it be held?", asked_at=ASKED)
+    stranger = converse(qa, memory, "bob", "Where will it be held?", asked_at=ASKED)
+    assert followed.kind == "follow-up" and followed.number == 2
+    assert stranger.kind == "question" and stranger.number == 1 and not stranger.uses
+    assert stranger.answer == qa.answer("Where will it be held?", asked_at=ASKED)
+    assert [t.number for t in memory.turns("alice")] == [1, 2]
+    with pytest.raises(BadQuestionError):
+        converse(qa, memory, "alice", "   ")
+    assert len(memory.turns("alice")) == 2
+
+
+def test_format_turn_stays_within_the_limit(qa: QA) -> None:
+    """A follow-up's reply with its "taken as" line never exceeds the limit."""
+    first = respond(qa, [], "When did NATO announce the council meeting?", asked_at=ASKED)
+    turn = respond(qa, [first], "Where will it be held?", asked_at=ASKED)
+    assert turn.answer is not None
+    for limit in (2000, 300, 120):
+        text = format_turn(turn, limit=limit)
+        assert len(text) <= limit
+    assert format_turn(turn).endswith(format_answer(turn.answer).splitlines()[-1])
