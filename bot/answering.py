@@ -1,9 +1,10 @@
 """Answering questions for people, independent of Discord: shared by the bot and the console.
 
 Turns a question into the reply text (or a short message for a bad question or an error),
-runs the CPU-bound engine in worker threads with a bounded number in flight, starts the
-watcher that swaps newly published index versions in, and keeps the small bits of state the
-bot needs: per-user cooldowns and recent answers for feedback.
+as the next turn of a conversation when the adapter names one, runs the CPU-bound engine
+in worker threads with a bounded number in flight, starts the watcher that swaps newly
+published index versions in, and keeps the small bits of state the bot needs: per-user
+cooldowns, the conversations, and recent answers (for feedback, replies and buttons).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from retrieval.answer.engine import Answer
 from retrieval.answer.qa import QA
 from retrieval.answer.render import format_answer
+from retrieval.converse import ConversationMemory, Turn, converse, format_turn, memory_from
+from retrieval.converse import respond as respond_turn
 from retrieval.errors import BadQuestionError, NewsQAError
 from retrieval.index.watch import IndexWatcher
 
@@ -35,6 +38,7 @@ class Reply:
     answer: Answer | None  # None for a bad question or an error
     answer_ms: float  # time spent in the engine
     failed: bool = False  # an unexpected error (already logged with its traceback)
+    turn: Turn | None = None  # the conversation turn, when asked in one
 
 
 def answer_question(qa: QA, question: str, *, asked_at: datetime | None = None) -> Reply:
@@ -54,6 +58,38 @@ def answer_question(qa: QA, question: str, *, asked_at: datetime | None = None) 
     return Reply(format_answer(answer), answer, ms)
 
 
+def answer_turn(
+    qa: QA, memory: ConversationMemory, key: str, question: str, *,
+    asked_at: datetime | None = None,
+) -> Reply:  # fmt: skip
+    """Answer ``question`` as the next turn of conversation ``key``; like
+    :func:`answer_question`, never raises for a question."""
+    start = time.perf_counter()
+    try:
+        turn = converse(qa, memory, key, question, asked_at=asked_at)
+    except BadQuestionError as exc:
+        return Reply(str(exc), None, _ms_since(start))
+    except NewsQAError as exc:
+        log.error("answering failed: %s", exc, exc_info=True)
+        return Reply(APOLOGY, None, _ms_since(start), failed=True)
+    except Exception:
+        log.exception("answering failed unexpectedly")
+        return Reply(APOLOGY, None, _ms_since(start), failed=True)
+    return Reply(format_turn(turn), turn.answer, _ms_since(start), turn=turn)
+
+
+def follow(qa: QA, turn: Turn, request: str) -> Reply:
+    """A request ("more", "source?") about the answer of ``turn``, outside its conversation
+    (the buttons under an answer): the conversation itself is left as it was."""
+    start = time.perf_counter()
+    try:
+        result = respond_turn(qa, [turn], request, number=turn.number + 1)
+    except Exception:
+        log.exception("answering a button failed")
+        return Reply(APOLOGY, None, _ms_since(start), failed=True)
+    return Reply(format_turn(result), result.answer, _ms_since(start), turn=result)
+
+
 def _ms_since(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
@@ -68,12 +104,26 @@ class Answerer:
 
     def __init__(self, qa: QA, max_concurrent: int) -> None:
         self.qa = qa
+        self.memory = memory_from(qa.settings)
         self._slots = asyncio.Semaphore(max_concurrent)
         self._reload_lock = asyncio.Lock()
 
-    async def answer(self, question: str, *, asked_at: datetime | None = None) -> Reply:
+    async def answer(
+        self, question: str, *, asked_at: datetime | None = None, conversation: str | None = None
+    ) -> Reply:
+        """The reply to ``question``, as the next turn of ``conversation`` if one is named."""
         async with self._slots:
-            return await asyncio.to_thread(answer_question, self.qa, question, asked_at=asked_at)
+            if conversation is None:
+                return await asyncio.to_thread(
+                    answer_question, self.qa, question, asked_at=asked_at
+                )
+            return await asyncio.to_thread(
+                answer_turn, self.qa, self.memory, conversation, question, asked_at=asked_at
+            )
+
+    async def follow(self, turn: Turn, request: str) -> Reply:
+        async with self._slots:
+            return await asyncio.to_thread(follow, self.qa, turn, request)
 
     async def reload(self) -> bool:
         """Swap in a newly published index; True if it changed. Raises NewsQAError."""
@@ -142,6 +192,8 @@ class Asked:
     confidence: float | None
     abstained: bool | None
     doc_ids: tuple[str, ...]
+    conversation: str | None = None  # the conversation a reply to this answer continues
+    turn: Turn | None = None  # the turn that "More" and "Sources" buttons are about
 
 
 class RecentAnswers:
@@ -151,7 +203,10 @@ class RecentAnswers:
         self.size = size
         self._items: OrderedDict[int, Asked] = OrderedDict()
 
-    def add(self, message_id: int, question: str, user_id: int, reply: Reply) -> None:
+    def add(
+        self, message_id: int, question: str, user_id: int, reply: Reply,
+        conversation: str | None = None,
+    ) -> None:  # fmt: skip
         a = reply.answer
         self._items[message_id] = Asked(
             question,
@@ -159,9 +214,17 @@ class RecentAnswers:
             a.confidence if a else None,
             a.abstained if a else None,
             tuple(s.doc_id for s in a.sources) if a else (),
+            conversation,
+            reply.turn,
         )
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
     def get(self, message_id: int) -> Asked | None:
         return self._items.get(message_id)
+
+    def update_turn(self, message_id: int, turn: Turn) -> None:
+        """Let the buttons of ``message_id`` go on from ``turn`` ("More" again: further)."""
+        asked = self._items.get(message_id)
+        if asked is not None:
+            self._items[message_id] = replace(asked, turn=turn)

@@ -1,8 +1,15 @@
-"""The Discord adapter: questions arrive by mention, DM or ``/ask``; answers go back as text.
+"""The Discord adapter: questions arrive by mention, DM, reply or ``/ask``; answers go back
+as text with "More" and "Sources" buttons.
 
 Nothing here computes: questions go to :class:`~bot.answering.Answerer` (worker threads),
-replies are formatted by :func:`retrieval.render.format_answer`, and every send uses
+replies are formatted by :mod:`retrieval.converse.render`, and every send uses
 ``AllowedMentions.none()`` and suppresses link embeds, so the bot never pings or spams.
+
+Where a conversation lives: a reply to one of the bot's answers continues that answer's
+conversation; in a thread, a mention or ``/ask`` continues the thread's; in a DM, the
+DM's (forgotten after NEWSQA_CONVERSATION_IDLE_SECONDS of silence); a fresh mention or
+``/ask`` in a channel starts a new one (in a new thread of its own with
+DISCORD_THREAD_ANSWERS).
 """
 
 from __future__ import annotations
@@ -20,12 +27,18 @@ from retrieval.answer.qa import QA
 from retrieval.answer.render import format_help
 from retrieval.errors import NewsQAError
 
-from .answering import APOLOGY, Answerer, Cooldown, RecentAnswers, Reply
+from .answering import APOLOGY, Answerer, Asked, Cooldown, RecentAnswers, Reply
 from .settings import BotSettings
+from .views import AnswerButton, answer_view
 
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
+EXPIRED = (
+    "This answer has expired (I no longer remember it): ask the question again, "
+    "or reply to the answer with a new question."
+)
+THREAD_NAME_LIMIT = 100  # Discord's longest thread name
 
 
 def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
@@ -63,6 +76,14 @@ def _channel_name(channel: object) -> str:
     if isinstance(channel, discord.DMChannel | discord.GroupChannel) or channel is None:
         return "dm"
     return str(getattr(channel, "id", "?"))
+
+
+def _view_for(reply: Reply) -> discord.ui.View | None:
+    """The buttons an answer gets: "More" under a quote, "Sources" where there are some."""
+    turn, a = reply.turn, reply.answer
+    if turn is None or a is None or turn.kind == "sources":
+        return None
+    return answer_view(more=not a.abstained and bool(a.text), sources=bool(a.sources))
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,8 @@ class NewsBot(discord.Client):
             await self.reload_slash(interaction)
 
     async def setup_hook(self) -> None:
+        # Buttons of every answer, including those sent before a restart, come back here.
+        self.add_dynamic_items(AnswerButton)
         guild_id = self.settings.command_guild_id
         try:
             if guild_id is not None:
@@ -138,12 +161,28 @@ class NewsBot(discord.Client):
             await interaction.response.send_message(refusal.text, ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
-        reply = await self.answerer.answer(question, asked_at=interaction.created_at)
-        sent = await interaction.followup.send(
-            reply.text, allowed_mentions=NO_MENTIONS, suppress_embeds=True, wait=True
+        channel = interaction.channel
+        if isinstance(channel, discord.Thread):
+            key = f"thread:{channel.id}"
+        elif isinstance(channel, discord.DMChannel) or interaction.guild is None:
+            key = f"dm:{interaction.channel_id}"
+        else:
+            key = f"slash:{interaction.id}"
+        reply = await self.answerer.answer(
+            question, asked_at=interaction.created_at, conversation=key
         )
+        view = _view_for(reply)
+        if view is None:
+            sent = await interaction.followup.send(
+                reply.text, allowed_mentions=NO_MENTIONS, suppress_embeds=True, wait=True
+            )
+        else:
+            sent = await interaction.followup.send(
+                reply.text, allowed_mentions=NO_MENTIONS, suppress_embeds=True, wait=True,
+                view=view,
+            )  # fmt: skip
         self._answered(
-            "slash", interaction.user.id, interaction.channel, question, reply, sent.id, received
+            "slash", interaction.user.id, channel, question, reply, sent.id, received, key
         )
 
     async def reload_slash(self, interaction: discord.Interaction) -> None:
@@ -201,12 +240,16 @@ class NewsBot(discord.Client):
         if me is None or message.author.bot:
             return
         is_dm = message.guild is None
-        if not is_dm and not any(u.id == me.id for u in message.mentions):
+        mentioned = any(u.id == me.id for u in message.mentions)
+        replied = self._replied_answer(message)
+        if not is_dm and not mentioned and replied is None:
             return  # @everyone/@here and role mentions are not questions for us
         received = time.perf_counter()
         question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
+        if not is_dm and not mentioned and not question:
+            return  # a reply without a mention: Discord gives no content to read
         try:
-            await self._answer_message(message, question, received)
+            await self._answer_message(message, question, received, replied)
         except Exception:
             log.exception("question failed user=%s", message.author.id)
             try:
@@ -214,9 +257,17 @@ class NewsBot(discord.Client):
             except discord.HTTPException:
                 log.warning("could not send the apology", exc_info=True)
 
+    def _replied_answer(self, message: discord.Message) -> Asked | None:
+        """The bot's remembered answer that ``message`` replies to, if any."""
+        ref = message.reference
+        if ref is None or ref.message_id is None:
+            return None
+        return self.recent.get(ref.message_id)
+
     async def _answer_message(
-        self, message: discord.Message, question: str, received: float
-    ) -> None:
+        self, message: discord.Message, question: str, received: float,
+        replied: Asked | None = None,
+    ) -> None:  # fmt: skip
         refusal = self._refusal(message.channel, message.author.id)
         if refusal is not None:
             if not refusal.quiet:
@@ -225,20 +276,81 @@ class NewsBot(discord.Client):
         if not question or question.lower() in {"help", "?", "/help"}:
             await self._send_reply(message, format_help())
             return
-        reply = await self.answerer.answer(question, asked_at=message.created_at)
-        sent = await self._send_reply(message, reply.text)
-        self._answered(
-            "mention", message.author.id, message.channel, question, reply, sent.id, received
+        channel = message.channel
+        if replied is not None and replied.conversation is not None:
+            key, via = replied.conversation, "reply"
+        elif isinstance(channel, discord.Thread):
+            key, via = f"thread:{channel.id}", "thread"
+        elif message.guild is None:
+            key, via = f"dm:{channel.id}", "dm"
+        else:
+            key, via = f"message:{message.id}", "mention"
+        thread = None
+        if via == "mention" and self.settings.thread_answers:
+            thread = await self._open_thread(message, question)
+            if thread is not None:
+                key = f"thread:{thread.id}"
+        reply = await self.answerer.answer(question, asked_at=message.created_at, conversation=key)
+        view = _view_for(reply)
+        if thread is not None:
+            sent = await self._send(thread, reply.text, view)
+        else:
+            sent = await self._send_reply(message, reply.text, view)
+        self._answered(via, message.author.id, channel, question, reply, sent.id, received, key)
+
+    async def _open_thread(self, message: discord.Message, question: str) -> discord.Thread | None:
+        """A thread named after the question, started from it; None if Discord refuses."""
+        name = " ".join(question.split())
+        if len(name) > THREAD_NAME_LIMIT:
+            name = name[: THREAD_NAME_LIMIT - 1].rstrip() + "…"
+        try:
+            return await message.create_thread(name=name)
+        except discord.HTTPException as exc:
+            log.warning("could not open a thread for message=%s (%s)", message.id, exc)
+            return None
+
+    async def _send(
+        self, channel: discord.abc.Messageable, text: str, view: discord.ui.View | None
+    ) -> discord.Message:
+        if view is None:
+            return await channel.send(text, allowed_mentions=NO_MENTIONS, suppress_embeds=True)
+        return await channel.send(
+            text, allowed_mentions=NO_MENTIONS, suppress_embeds=True, view=view
         )
 
-    async def _send_reply(self, message: discord.Message, text: str) -> discord.Message:
+    async def _send_reply(
+        self, message: discord.Message, text: str, view: discord.ui.View | None = None
+    ) -> discord.Message:
+        reference = message.to_reference(fail_if_not_exists=False)
+        if view is None:
+            return await message.channel.send(
+                text, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS,
+                suppress_embeds=True,
+            )  # fmt: skip
         return await message.channel.send(
-            text,
-            reference=message.to_reference(fail_if_not_exists=False),
-            mention_author=False,
-            allowed_mentions=NO_MENTIONS,
-            suppress_embeds=True,
+            text, reference=reference, mention_author=False, allowed_mentions=NO_MENTIONS,
+            suppress_embeds=True, view=view,
+        )  # fmt: skip
+
+    # -- buttons -----------------------------------------------------------------------
+
+    async def on_answer_button(self, interaction: discord.Interaction, action: str) -> None:
+        """ "More" or "Sources" under an answer: answered privately, in place, to the clicker."""
+        message = interaction.message
+        asked = self.recent.get(message.id) if message is not None else None
+        user = interaction.user.id
+        if message is None or asked is None or asked.turn is None:
+            log.info("button action=%s user=%s: answer expired", action, user)
+            await interaction.response.send_message(EXPIRED, ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        reply = await self.answerer.follow(asked.turn, "more" if action == "more" else "source?")
+        if action == "more" and reply.turn is not None and reply.turn.answer is not None:
+            self.recent.update_turn(message.id, reply.turn)  # the next click goes further
+        await interaction.followup.send(
+            reply.text, ephemeral=True, allowed_mentions=NO_MENTIONS, suppress_embeds=True
         )
+        log.info("button action=%s user=%s message=%s", action, user, message.id)
 
     # -- shared ------------------------------------------------------------------------
 
@@ -261,12 +373,14 @@ class NewsBot(discord.Client):
         reply: Reply,
         message_id: int,
         received: float,
+        conversation: str | None = None,
     ) -> None:
-        self.recent.add(message_id, question, user_id, reply)
+        self.recent.add(message_id, question, user_id, reply, conversation)
         a = reply.answer
+        turn = reply.turn
         log.info(
             "answered via=%s user=%s channel=%s message=%s latency_ms=%.1f answer_ms=%.1f "
-            "confidence=%s abstained=%s sources=%s",
+            "confidence=%s abstained=%s sources=%s conversation=%s turn=%s kind=%s",
             via,
             user_id,
             _channel_name(channel),
@@ -276,6 +390,9 @@ class NewsBot(discord.Client):
             f"{a.confidence:.2f}" if a else "-",
             a.abstained if a else "-",
             ",".join(s.doc_id for s in a.sources) if a else "-",
+            conversation or "-",
+            turn.number if turn else "-",
+            turn.kind if turn else "-",
         )
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:

@@ -1,7 +1,9 @@
 """A local console that answers typed questions with exactly the text the bot would send.
 
 Used when no DISCORD_TOKEN is set, so a newcomer sees answers before setting up Discord.
-Interactive on a terminal; otherwise it answers each line of input and exits.
+Interactive on a terminal; otherwise it answers each line of input and exits. Like a DM,
+questions asked within NEWSQA_CONVERSATION_IDLE_SECONDS of each other form one
+conversation: "where was it held?", "more" and "source?" follow on from the last answer.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import TextIO
 
 from retrieval.answer.qa import QA
 from retrieval.answer.render import format_help
+from retrieval.converse import ConversationMemory, memory_from
 
-from .answering import answer_question
+from .answering import answer_turn
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,7 @@ BANNER = (
 def run_console(qa: QA, stdin: TextIO, stdout: TextIO) -> int:
     """Answer questions from ``stdin`` until EOF (or an empty line on a terminal)."""
     interactive = stdin.isatty() and stdout.isatty()
+    memory = memory_from(qa.settings)
     if interactive:
         stdout.write(BANNER + "\n")
     try:
@@ -44,7 +48,7 @@ def run_console(qa: QA, stdin: TextIO, stdout: TextIO) -> int:
                     return 0
                 if not line.strip():
                     continue
-            stdout.write(_respond(qa, line.strip()) + "\n")
+            stdout.write(_respond(qa, memory, line.strip()) + "\n")
             if not interactive:
                 stdout.write("\n")
             stdout.flush()
@@ -53,11 +57,11 @@ def run_console(qa: QA, stdin: TextIO, stdout: TextIO) -> int:
         return 0
 
 
-def _respond(qa: QA, question: str) -> str:
+def _respond(qa: QA, memory: ConversationMemory, question: str) -> str:
     if question.lower() in {"help", "?"}:
         return format_help()
     # Asked now, as a Discord message would be: "this week" means the same to both.
-    reply = answer_question(qa, question, asked_at=datetime.now(UTC))
+    reply = answer_turn(qa, memory, "console", question, asked_at=datetime.now(UTC))
     a = reply.answer
     log.debug(
         "answered in %.1f ms confidence=%s",

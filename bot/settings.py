@@ -38,6 +38,7 @@ class BotSettings:
     cooldown_seconds: float = 5.0
     max_concurrent: int = 4
     command_guild_id: int | None = None  # sync slash commands to one guild (instant) or global
+    thread_answers: bool = False  # answer a fresh channel question in a thread of its own
     api_base: str | None = None  # tests and self-hosted gateways only
     gateway_url: str | None = None  # tests and self-hosted gateways only
 
@@ -68,6 +69,16 @@ def role(name: str, raw: str) -> int | str:
     return _snowflake(name, raw, "a role id") if raw.isascii() and raw.isdigit() else raw
 
 
+def flag(name: str, raw: str) -> bool:
+    """On or off: 1/0, true/false, yes/no, on/off (any case)."""
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be on or off (1/0, true/false, yes/no), got {raw!r}")
+
+
 def url(*schemes: str) -> Callable[[str, str], str]:
     def parse(name: str, raw: str) -> str:
         if not raw.startswith(schemes):
@@ -84,6 +95,7 @@ BOT_VARS = (
     Var("DISCORD_COOLDOWN_SECONDS", "cooldown_seconds", number(0, DAY_SECONDS)),
     Var("DISCORD_MAX_CONCURRENT", "max_concurrent", whole(1, 64)),
     Var("DISCORD_GUILD_ID", "command_guild_id", server_id),
+    Var("DISCORD_THREAD_ANSWERS", "thread_answers", flag),
     Var("DISCORD_API_BASE", "api_base", url("http://", "https://")),
     Var("DISCORD_GATEWAY_URL", "gateway_url", url("ws://", "wss://")),
 )

@@ -1,10 +1,11 @@
 """A small Discord API emulator on 127.0.0.1 that discord.py's real client can run against.
 
 It serves the REST routes a bot uses (login, application info, command sync, messages,
-interaction callbacks and webhooks follow-ups) and a gateway websocket (HELLO, IDENTIFY ->
-READY + GUILD_CREATE, heartbeats, RESUME -> replay + RESUMED). Every REST request is
-recorded for assertions, and tests drive it: inject messages, slash commands and reactions,
-answer the next requests with 429s, drop the gateway connection.
+threads started from a message, interaction callbacks and webhooks follow-ups) and a
+gateway websocket (HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME -> replay +
+RESUMED, THREAD_CREATE). Every REST request is recorded for assertions, and tests drive
+it: inject messages (replies to a message, in a thread), slash commands, button clicks and
+reactions, open threads, answer the next requests with 429s, drop the gateway connection.
 
 Point a client at it with ``discord.http.Route.BASE = emulator.api_base`` and
 ``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(emulator.gateway_url)``
@@ -80,6 +81,7 @@ class DiscordEmulator:
         self.admin_role_id = self.snowflake()
         self.requests: list[Recorded] = []
         self.messages: dict[str, Json] = {}  # sent by the bot, by id
+        self.threads: dict[str, Json] = {}  # thread channels, by id
         self.commands: dict[str | None, list[Json]] = {}  # guild id (None: global) -> commands
         self.identifies: list[Json] = []
         self.resumes: list[Json] = []
@@ -99,6 +101,7 @@ class DiscordEmulator:
             ("PUT", re.compile(r"/applications/\d+/guilds/(\d+)/commands"), self._put_commands),
             ("GET", re.compile(r"/applications/\d+/(guilds/(\d+)/)?commands"), self._get_commands),
             ("POST", re.compile(r"/channels/(\d+)/messages"), self._post_message),
+            ("POST", re.compile(r"/channels/(\d+)/messages/(\d+)/threads"), self._start_thread),
             ("POST", re.compile(r"/channels/\d+/typing"), self._no_content),
             ("PUT", re.compile(r"/channels/\d+/messages/\d+/reactions/.+"), self._no_content),
             ("POST", re.compile(r"/interactions/(\d+)/([^/]+)/callback"), self._callback),
@@ -240,13 +243,18 @@ class DiscordEmulator:
         mentions: Sequence[Json] = (),
         dm: bool = False,
         roles: list[str] | None = None,
+        dm_channel: str | None = None,
+        channel_id: str | None = None,
+        reply_to: Json | None = None,
     ) -> Json:
-        """Send MESSAGE_CREATE from ``author`` in the guild channel (or a DM); returns it."""
+        """Send MESSAGE_CREATE from ``author`` in the guild channel (or a DM: a new DM
+        channel, or ``dm_channel``; or the thread ``channel_id``); returns it. With
+        ``reply_to``, the message is a reply to that message (type 19, with a reference)."""
         if dm:
-            msg = self._message(self.snowflake(), author, content)
+            msg = self._message(dm_channel or self.snowflake(), author, content)
         else:
             msg = self._message(
-                self.channel_id,
+                channel_id or self.channel_id,
                 author,
                 content,
                 guild_id=self.guild_id,
@@ -254,8 +262,77 @@ class DiscordEmulator:
                 mention_everyone="@everyone" in content or "@here" in content,
             )
         msg["mentions"] = [dict(u, member=self.member(u)) for u in mentions]
+        if reply_to is not None:
+            ref: Json = {"message_id": reply_to["id"], "channel_id": reply_to["channel_id"]}
+            if not dm:
+                ref["guild_id"] = self.guild_id
+            msg.update(type=19, message_reference=ref, referenced_message=reply_to)
         await self.dispatch("MESSAGE_CREATE", msg)
         return msg
+
+    def _thread(self, name: str, owner_id: str, thread_id: str | None = None) -> Json:
+        return {
+            "id": thread_id or self.snowflake(),
+            "guild_id": self.guild_id,
+            "parent_id": self.channel_id,
+            "owner_id": owner_id,
+            "type": 11,  # a public thread
+            "name": name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": _now_iso(),
+                "locked": False,
+            },
+        }
+
+    async def open_thread(self, name: str, *, owner: Json) -> Json:
+        """A public thread in the guild channel, opened by ``owner`` (THREAD_CREATE)."""
+        thread = self._thread(name, owner["id"])
+        self.threads[thread["id"]] = thread
+        await self.dispatch("THREAD_CREATE", dict(thread, newly_created=True))
+        return thread
+
+    async def inject_button(self, message: Json, custom_id: str, *, user: Json) -> Json:
+        """Send INTERACTION_CREATE for a click on the button ``custom_id`` of ``message``."""
+        interaction: Json = {
+            "id": self.snowflake(),
+            "application_id": self.application_id,
+            "type": 3,  # a message component
+            "token": f"itoken-{self.snowflake()}",
+            "version": 1,
+            "data": {"custom_id": custom_id, "component_type": 2},
+            "message": message,
+            "locale": "en-US",
+            "app_permissions": str(SEND_AND_READ),
+            "attachment_size_limit": 8 * 1024 * 1024,
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": self.guild_id},
+        }
+        channel_id = message["channel_id"]
+        if "guild_id" in message:
+            channel = self.threads.get(channel_id) or self._channel()
+            interaction.update(
+                guild_id=self.guild_id, guild_locale="en-US", channel=channel,
+                member=self.member(user), context=0,
+            )  # fmt: skip
+        else:
+            interaction.update(user=user, channel={"id": channel_id, "type": 1}, context=1)
+        interaction["channel_id"] = channel_id
+        await self.dispatch("INTERACTION_CREATE", interaction)
+        return interaction
+
+    def callbacks(self, interaction: Json) -> list[Recorded]:
+        """Successful initial responses to ``interaction``."""
+        return [
+            r for r in self.requests
+            if r.status == 200 and r.path.startswith(f"/interactions/{interaction['id']}/")
+        ]  # fmt: skip
 
     async def inject_slash(
         self,
@@ -266,8 +343,10 @@ class DiscordEmulator:
         permissions: int = SEND_AND_READ,
         roles: list[str] | None = None,
         dm: bool = False,
+        thread: Json | None = None,
     ) -> Json:
-        """Send INTERACTION_CREATE for ``/name option:value`` as the Discord client would."""
+        """Send INTERACTION_CREATE for ``/name option:value`` as the Discord client would
+        (in the guild channel, a DM, or ``thread``)."""
         command = self._find_command(name)
         data: Json = {
             "id": command["id"],
@@ -297,7 +376,7 @@ class DiscordEmulator:
                 guild_id=self.guild_id,
                 guild_locale="en-US",
                 channel_id=self.channel_id,
-                channel=self._channel(),
+                channel=thread or self._channel(),
                 member=self.member(user, roles=roles, permissions=permissions),
                 context=0,
             )
@@ -505,15 +584,26 @@ class DiscordEmulator:
         body = body or {}
         channel_id = match.group(1)
         extra: Json = {}
-        if channel_id == self.channel_id:
+        if channel_id == self.channel_id or channel_id in self.threads:
             extra["guild_id"] = self.guild_id
         if "message_reference" in body:
             extra.update(type=19, message_reference=body["message_reference"])
         msg = self._message(channel_id, self.bot_user, body.get("content", ""), **extra)
         msg["embeds"] = body.get("embeds", [])
         msg["flags"] = body.get("flags", 0)
+        msg["components"] = body.get("components", [])
         self.messages[msg["id"]] = msg
         return _json(msg)
+
+    async def _start_thread(
+        self, request: web.Request, match: re.Match[str], body: Any
+    ) -> web.Response:
+        # A thread started from a message takes that message's id as its own.
+        body = body or {}
+        thread = self._thread(str(body.get("name", "")), self.bot_user["id"], match.group(2))
+        self.threads[thread["id"]] = thread
+        await self.dispatch("THREAD_CREATE", dict(thread, newly_created=True))
+        return _json(thread)
 
     async def _no_content(
         self, request: web.Request, match: re.Match[str], body: Any
@@ -552,6 +642,7 @@ class DiscordEmulator:
             self.channel_id, self.bot_user, body.get("content", ""), webhook_id=self.application_id
         )
         msg["flags"] = body.get("flags", 0)
+        msg["components"] = body.get("components", [])
         self.messages[msg["id"]] = msg
         return _json(msg)
 

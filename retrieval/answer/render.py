@@ -270,6 +270,8 @@ def format_help() -> str:
             "• Mention me with a question: `@newsqa when did NATO reopen talks with Russia?`",
             "• Or use the slash command: `/ask question: who met in Brussels?`",
             "• Or send me a direct message with the question.",
+            "• Follow up by replying to my answer (or in its thread, or the DM): "
+            "`where was it held?`, `and when?`, `more`, `source?`, `who said that?`.",
             "If the corpus has no answer I say so and show the closest articles. "
             "React with 👍 or 👎 on an answer to tell us how it did.",
             "Admins can run `/reload` after the index is rebuilt.",

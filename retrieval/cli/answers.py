@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -30,7 +31,11 @@ def add_commands(sub: Any) -> None:
     common(sp)
     sp.add_argument("question", nargs="?", help="the question (or --questions FILE)")
     sp.add_argument("--questions", type=Path, help="JSONL of {id, question[, date]}: batch mode")
-    sp.add_argument("--explain", action="store_true", help="show retrieval and sentence scores")
+    sp.add_argument("--explain", action="store_true",
+                    help="show how earlier turns were used, passages and scores")  # fmt: skip
+    sp.add_argument("--after", action="append", default=[], metavar="QUESTION",
+                    help="an earlier question of the same conversation, answered first "
+                    "(repeatable, in order)")  # fmt: skip
     sp.add_argument(
         "--date", type=asked_day, help="answer as if asked on YYYY-MM-DD (default: now)"
     )
@@ -76,6 +81,8 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     if args.questions is not None:
         return ask_batch(qa, args, out)
     asked = args.date or datetime.now(UTC)
+    if args.after:
+        return ask_in_conversation(qa, args, asked, out)
     started = time.perf_counter()
     answer = qa.answer(args.question, asked_at=asked, since=args.since, until=args.until)
     elapsed = (time.perf_counter() - started) * 1000
@@ -84,7 +91,36 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     out.write(format_answer(answer) + "\n")
     if args.explain:
+        out.write("\n--- context ---\nturn 1: question\nfirst turn: no context\n")
         out.write(explain(qa, args.question, asked, args.since, args.until, elapsed))
+    return 0
+
+
+def ask_in_conversation(qa: Any, args: argparse.Namespace, asked: datetime, out: TextIO) -> int:
+    """``ask --after Q1 --after Q2 Q3``: Q3 as the third turn of a conversation."""
+    from retrieval.converse import format_turn, respond
+
+    turns: list[Any] = []
+    for earlier in args.after:
+        turns.append(respond(qa, turns, earlier, asked_at=asked, since=args.since,
+                             until=args.until))  # fmt: skip
+    started = time.perf_counter()
+    turn = respond(qa, turns, args.question, asked_at=asked, since=args.since, until=args.until)
+    elapsed = (time.perf_counter() - started) * 1000
+    if args.json:
+        row: dict[str, Any] = answer_json(turn.answer) if turn.answer else {"answer": None}
+        row.update(question=args.question, context=turn.context_json())
+        if turn.note:
+            row.update(answer=None, note=turn.note)
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return 0
+    out.write(format_turn(turn) + "\n")
+    if args.explain:
+        out.write("\n--- context ---\n" + turn.explain() + "\n")
+        if turn.kind in ("question", "follow-up"):
+            prefer = turn.uses and turns[-1].doc_ids if turn.kind == "follow-up" else ()
+            out.write(explain(qa, turn.understood, asked, args.since, args.until, elapsed,
+                              prefer_docs=prefer or ()))  # fmt: skip
     return 0
 
 
@@ -122,12 +158,16 @@ def ask_batch(qa: Any, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def explain(qa: Any, question: str, asked: datetime, since: str | None, until: str | None,
-            elapsed_ms: float) -> str:  # fmt: skip
-    """The passages and the best-scored sentences behind an answer."""
+            elapsed_ms: float, prefer_docs: Sequence[str] = ()) -> str:  # fmt: skip
+    """The passages and the best-scored sentences behind an answer (``prefer_docs``: the
+    stories a follow-up preferred)."""
     from retrieval.answer.engine import gather
     from retrieval.answer.features import FEATURES, featurize
+    from retrieval.converse.respond import PREFER_WEIGHT
 
-    g = gather(qa.retriever, question, asked_at=asked, since=since, until=until)
+    prefer = qa.retriever.doc_positions(prefer_docs) if prefer_docs else None
+    g = gather(qa.retriever, question, asked_at=asked, since=since, until=until, prefer=prefer,
+               prefer_weight=PREFER_WEIGHT if prefer_docs else 0.0)  # fmt: skip
     lines = [f"\n--- explain ({elapsed_ms:.0f} ms) ---", f"answer type: {g.info.wh}"]
     if g.info.period:
         p = g.info.period

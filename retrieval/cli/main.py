@@ -1,6 +1,6 @@
-"""The maintainers' command line: `python -m retrieval index|search|ask|eval|stats`.
+"""The maintainers' command line: `python -m retrieval index|search|ask|chat|eval|stats`.
 
-Each command group lives in its own module (``indexing``, ``answers``) and registers its
+Each command group lives in its own module (``indexing``, ``answers``, ``chat``) and registers its
 subcommands here; ``common`` holds what they share.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from retrieval.cli import answers, indexing
+from retrieval.cli import answers, chat, indexing
 from retrieval.errors import NewsQAError
 
 
@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     indexing.add_commands(sub)
     answers.add_commands(sub)
+    chat.add_commands(sub)
     return p
 
 
