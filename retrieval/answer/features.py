@@ -25,6 +25,8 @@ _CAPS = re.compile(r"\b[A-Z][\w'’.-]*")
 _NUMBER = re.compile(r"\d[\d,.]*")
 _PRONOUN_START = re.compile(r"^(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their)\b")
 
+NEAR_COS = 0.15  # candidates within this cosine of the best one are "about as close"
+
 #: Sentence vectors by row (``Retriever.sentence_vectors``): what candidates need of the store.
 SentenceVectors = Callable[[Sequence[int]], np.ndarray]
 
@@ -209,7 +211,11 @@ def featurize(
     col["undated"] = column([c.hit.date is None for c in cands])
     # Age counts from the newest candidate story (not from the asking time), so that an
     # archive of old news is not penalised as a whole.
-    dated = [day_number(c.hit.date) for c in cands if c.hit.date]
+    # Only candidates about as close to the question as the best count: a newer story on
+    # another subject (a Related headline from a year later) must not age the answer.
+    near = float(s_cos.max()) - NEAR_COS
+    dated = [day_number(c.hit.date) for c, s in zip(cands, s_cos, strict=True)
+             if c.hit.date and s >= near]  # fmt: skip
     newest = max(dated) if dated else None
     col["log_days_older"] = column([
         math.log1p(max(newest - day_number(c.hit.date), 0)) / 8
