@@ -82,7 +82,7 @@ def test_binary_current_is_refused_then_repaired_by_a_build(
     one_line_error(capsys, "CURRENT does not name a version")
     report = build_index(index_copy, encoder=model)
     assert current_version(index_copy.index_dir) == report.version
-    assert len(load_index(index_copy.index_dir).docs) == 5
+    assert len(load_index(index_copy.index_dir).docs) == 5 + 9  # with the Related items
 
 
 def test_current_that_is_a_folder(
@@ -130,7 +130,7 @@ def test_full_disk_while_publishing_keeps_the_last_version(
     assert sorted(p.name for p in versions.iterdir()) == names
     assert not list(index_copy.index_dir.glob("CURRENT.*"))
     assert current_version(index_copy.index_dir) == before
-    assert len(load_index(index_copy.index_dir).docs) == 5
+    assert len(load_index(index_copy.index_dir).docs) == 5 + 9  # with the Related items
 
 
 def _can_mount() -> bool:

@@ -116,7 +116,7 @@ def test_add_edit_delete_embed_only_the_changed_document(base: Settings, model: 
 
     (base.corpus_dir / NEW_ID).write_text(NEW_STORY, encoding="utf-8")
     added = build_index(base, encoder=model)
-    assert (added.added, added.changed, added.removed, added.unchanged) == (1, 0, 0, 5)
+    assert (added.added, added.changed, added.removed, added.unchanged) == (1, 0, 0, 14)  # 5 files and their 9 Related items
     assert added.chunks_embedded == doc_chunks(base, NEW_ID) >= 2
     assert not added.full and added.reason == "incremental"
     qa = open_qa(base, model)
@@ -129,7 +129,7 @@ def test_add_edit_delete_embed_only_the_changed_document(base: Settings, model: 
 
     (base.corpus_dir / NEW_ID).write_text(NEW_STORY.replace("violet", "saffron"), encoding="utf-8")
     edited = build_index(base, encoder=model)
-    assert (edited.added, edited.changed, edited.removed, edited.unchanged) == (0, 1, 0, 5)
+    assert (edited.added, edited.changed, edited.removed, edited.unchanged) == (0, 1, 0, 14)
     assert edited.chunks_embedded == doc_chunks(base, NEW_ID)
     hits = open_qa(base, model).search(NEW_QUESTION, 3)
     assert hits[0].doc_id == NEW_ID
@@ -137,7 +137,7 @@ def test_add_edit_delete_embed_only_the_changed_document(base: Settings, model: 
 
     (base.corpus_dir / NEW_ID).unlink()
     deleted = build_index(base, encoder=model)
-    assert (deleted.added, deleted.changed, deleted.removed, deleted.unchanged) == (0, 0, 1, 5)
+    assert (deleted.added, deleted.changed, deleted.removed, deleted.unchanged) == (0, 0, 1, 14)
     assert deleted.chunks_embedded == 0 and doc_chunks(base, NEW_ID) == 0
     qa = open_qa(base, model)
     assert all(h.doc_id != NEW_ID for h in qa.search(NEW_QUESTION, 10))
@@ -177,7 +177,7 @@ def test_cli_json_counts_and_full_rebuild_message(
     report = json.loads(line)
     assert {"added", "changed", "removed", "unchanged", "chunks_embedded", "seconds"} <= set(report)
     counts = (report["added"], report["changed"], report["removed"], report["unchanged"])
-    assert counts == (1, 0, 0, 5)
+    assert counts == (1, 0, 0, 14)  # 5 files and their 9 Related items
     assert report["chunks_embedded"] == doc_chunks(cli_env, NEW_ID)
     assert 0 < report["seconds"] < 60
     assert report["version"] == current_version(cli_env.index_dir)
@@ -186,10 +186,10 @@ def test_cli_json_counts_and_full_rebuild_message(
     code, out = run_cli("index", "--no-progress")
     assert code == 0
     assert "full rebuild (settings changed since the last build: chunk_tokens 180 -> 120)" in out
-    assert "6 added" in out
+    assert "15 added" in out  # 6 files, 9 Related items
     assert any("full rebuild: settings changed" in r.message for r in caplog.records)
     code, out = run_cli("index", "--full", "--no-progress")
-    assert code == 0 and "full rebuild requested: 6 added" in out
+    assert code == 0 and "full rebuild requested: 15 added" in out
 
 
 # --- concurrent writers --------------------------------------------------------------
@@ -395,16 +395,16 @@ def test_sigkill_at_any_point_leaves_the_previous_index_serving(
             for q in OLD_QUESTIONS:
                 assert [(h.chunk_id, round(h.score, 5)) for h in qa.search(q, 5)] == baseline[q]
                 assert qa.answer(q).text == answers[q]
-        assert len(qa.retriever.index.docs) == 25 + (crash.extra_docs if switched else 0)
+        assert len(qa.retriever.index.docs) == 34 + (crash.extra_docs if switched else 0)
 
         report = build_index(s, encoder=model)  # the next reindex completes
         assert report.added == (0 if switched else crash.extra_docs), crash.name
-        assert report.unchanged == 25 + (crash.extra_docs if switched else 0)
+        assert report.unchanged == 34 + (crash.extra_docs if switched else 0)
         current = current_version(s.index_dir)
         left = sorted(p.name for p in (s.index_dir / "versions").iterdir())
         assert current in left and len(left) <= 2 and not debris & set(left)
         assert not list(s.index_dir.glob("CURRENT.*.tmp"))
-        assert len(load_index(s.index_dir).docs) == 25 + crash.extra_docs
+        assert len(load_index(s.index_dir).docs) == 34 + crash.extra_docs
 
 
 # --- live swaps ----------------------------------------------------------------------
@@ -522,7 +522,7 @@ def test_corpus_watcher_rebuilds_once_per_burst_of_changes(
     """Files written together give one incremental build; a deletion gives another."""
     watcher, reports = corpus_watcher
     _wait_for(lambda: len(reports) == 1)  # the build at start finds nothing to do
-    assert (reports[0].unchanged, reports[0].chunks_embedded) == (5, 0)
+    assert (reports[0].unchanged, reports[0].chunks_embedded) == (14, 0)
 
     (base.corpus_dir / NEW_ID).write_text(NEW_STORY, encoding="utf-8")
     time.sleep(0.1)  # well within the debounce: both files make one build
@@ -531,7 +531,7 @@ def test_corpus_watcher_rebuilds_once_per_burst_of_changes(
     )
     (base.corpus_dir / ".901_copy.txt.swp").write_text("editor junk")  # ignored
     _wait_for(lambda: len(reports) == 2)
-    assert (reports[1].added, reports[1].unchanged) == (2, 5)
+    assert (reports[1].added, reports[1].unchanged) == (2, 14)
     assert ".901_copy.txt.swp" not in snapshot(base.corpus_dir)
 
     (base.corpus_dir / "901_copy.txt").unlink()
@@ -573,7 +573,7 @@ def test_cli_watch_prints_a_line_per_build_and_stops_on_sigterm_and_ctrl_c(
     driver.join(30)
     assert code == 0
     first, second = out.lines()
-    assert "incremental: 0 added, 0 changed, 0 removed, 5 unchanged documents" in first
+    assert "incremental: 0 added, 0 changed, 0 removed, 14 unchanged documents" in first
     assert f"version {current_version(cli_env.index_dir)}: incremental: 1 added" in second
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
@@ -589,4 +589,4 @@ def test_cli_watch_prints_a_line_per_build_and_stops_on_sigterm_and_ctrl_c(
     driver.join(30)
     assert code == 0
     [line] = out.lines()
-    assert json.loads(line)["unchanged"] == 6
+    assert json.loads(line)["unchanged"] == 15
