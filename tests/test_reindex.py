@@ -116,7 +116,7 @@ def test_add_edit_delete_embed_only_the_changed_document(base: Settings, model: 
 
     (base.corpus_dir / NEW_ID).write_text(NEW_STORY, encoding="utf-8")
     added = build_index(base, encoder=model)
-    assert (added.added, added.changed, added.removed, added.unchanged) == (1, 0, 0, 14)  # 5 files and their 9 Related items
+    assert (added.added, added.changed, added.removed, added.unchanged) == (1, 0, 0, 14)
     assert added.chunks_embedded == doc_chunks(base, NEW_ID) >= 2
     assert not added.full and added.reason == "incremental"
     qa = open_qa(base, model)
@@ -177,7 +177,7 @@ def test_cli_json_counts_and_full_rebuild_message(
     report = json.loads(line)
     assert {"added", "changed", "removed", "unchanged", "chunks_embedded", "seconds"} <= set(report)
     counts = (report["added"], report["changed"], report["removed"], report["unchanged"])
-    assert counts == (1, 0, 0, 14)  # 5 files and their 9 Related items
+    assert counts == (1, 0, 0, 14)
     assert report["chunks_embedded"] == doc_chunks(cli_env, NEW_ID)
     assert 0 < report["seconds"] < 60
     assert report["version"] == current_version(cli_env.index_dir)

@@ -91,7 +91,7 @@ def test_incremental_reindex_switches_the_alias(lite: Settings, model: Encoder) 
 
     (lite.corpus_dir / NEW_ID).write_text(NEW_STORY, encoding="utf-8")
     report = build_index(lite, encoder=model)
-    assert (report.added, report.changed, report.removed, report.unchanged) == (1, 0, 0, 14)  # 5 files and their 9 Related items
+    assert (report.added, report.changed, report.removed, report.unchanged) == (1, 0, 0, 14)
     assert 2 <= report.chunks_embedded < report.chunks and not report.full
     assert store.current_version() == report.version != first
     alias = store.client.describe_alias(store.name)["collection_name"]
