@@ -114,8 +114,8 @@ def format_source(source: Source) -> str:
     the real address after it, ``Title — date <url>``."""
     title = _one_line(source.title) or source.doc_id
     label = _shorten(title, _MAX_TITLE)
-    if source.date:
-        label = f"{label} — {source.date}"
+    if source.date and _one_line(source.date):
+        label = f"{label} — {_one_line(source.date)}"
     # Square brackets in a link label end it early whatever the escaping; parentheses don't.
     target = link_target(source.url)
     if target is not None and _URL_LIKE.search(label):
@@ -180,7 +180,7 @@ def _hint(answer: Answer) -> str:
     hint = f"confidence: {confidence_label(answer.confidence)}"
     # The answer's date matters for "when" questions; skip it when its source shows it.
     if answer.date and not any(s.date == answer.date for s in answer.sources[:1]):
-        hint += f" · date: {escape_markdown(answer.date)}"
+        hint += f" · date: {escape_markdown(_one_line(answer.date))}"
     return hint
 
 
@@ -230,7 +230,7 @@ def format_answer(answer: Answer, *, limit: int = DISCORD_LIMIT) -> str:
 
     # A "when" question is answered by the date of the story that reports it.
     lead = (
-        f"**{escape_markdown(answer.date)}**\n"
+        f"**{escape_markdown(_one_line(answer.date))}**\n"
         if answer.answer_type == "when" and answer.date
         else ""
     )

@@ -71,16 +71,22 @@ def _pieces(text: str, enc: tiktoken.Encoding, max_tokens: int) -> Iterator[tupl
             continue
         piece_start, piece_end, piece_tokens = start, start, 0
         for word in _WORD.finditer(text, start, end):
-            w = len(enc.encode_ordinary(" " + word.group()))
-            if piece_tokens and piece_tokens + w > max_tokens:
-                yield piece_start, piece_end, piece_tokens
-                piece_start, piece_tokens = word.start(), 0
+            w = len(enc.encode_ordinary(word.group()))
             if w > max_tokens:
+                if piece_tokens:
+                    yield piece_start, piece_end, piece_tokens
                 yield from _token_cuts(text, word.start(), word.end(), enc, max_tokens)
                 piece_start, piece_end, piece_tokens = word.end(), word.end(), 0
                 continue
-            piece_end = word.end()
-            piece_tokens += w
+            # Counted as joined, not as a sum of words: the text between two words (a tab,
+            # a control character) can cost tokens of its own.
+            joined = len(enc.encode_ordinary(text[piece_start : word.end()])) if piece_tokens else w
+            if joined > max_tokens:
+                yield piece_start, piece_end, piece_tokens
+                piece_start, joined = word.start(), w
+            elif not piece_tokens:
+                piece_start = word.start()
+            piece_end, piece_tokens = word.end(), joined
         if piece_tokens:
             yield piece_start, piece_end, piece_tokens
 
@@ -100,6 +106,12 @@ def chunk_document(
             j += 1
         if j == i:  # cannot happen with _pieces, but never loop without moving on
             total, j = pieces[i][2], i + 1
+        # The text between pieces (line breaks, odd spaces) can cost tokens of its own:
+        # count the chunk as it will be encoded, and give back pieces until it fits.
+        total = len(enc.encode_ordinary(doc.text[pieces[i][0] : pieces[j - 1][1]]))
+        while total > max_tokens and j - 1 > i:
+            j -= 1
+            total = len(enc.encode_ordinary(doc.text[pieces[i][0] : pieces[j - 1][1]]))
         start, end = pieces[i][0], pieces[j - 1][1]
         text = doc.text[start:end]
         spans = tuple((a - start, b - start) for a, b, _ in pieces[i:j])
@@ -107,9 +119,11 @@ def chunk_document(
         chunks.append(Chunk(chunk_id, doc.doc_id, text, start, end, total, spans))
         if j >= len(pieces):
             break
-        # Step back over whole sentences worth at most `overlap` tokens, always moving on.
+        # Step back over whole sentences worth at most `overlap` tokens, always moving on:
+        # the overlap leaves room for the next piece, so every chunk ends further on.
         back, k = 0, j
-        while k - 1 > i and back + pieces[k - 1][2] <= overlap:
+        room = max_tokens - pieces[j][2]
+        while k - 1 > i and back + pieces[k - 1][2] <= min(overlap, room):
             k -= 1
             back += pieces[k][2]
         i = k
