@@ -88,3 +88,37 @@ def test_console_behaves_like_a_dm(default_index: Settings, model) -> None:  # t
     replies = out.getvalue().split("\n\n")
     assert replies[1].startswith(f"-# Taken as: {UNDERSTOOD}\n> ")
     assert replies[2].startswith("Sources of that answer:\n• ")
+
+
+def test_batch_lines_sharing_a_conversation_follow_on(env: Settings, tmp_path: Path) -> None:
+    """In `ask --questions`, lines with the same `conversation` are one conversation in
+    file order (each sees the answers before it); lines without one stand alone; a bad
+    `conversation` value is that line's error and the run goes on."""
+    rows = [
+        {"id": "a1", "question": FIRST, "conversation": "a"},
+        {"id": "b1", "question": FOLLOW, "conversation": "b"},
+        {"id": "solo", "question": FOLLOW},
+        {"id": "a2", "question": FOLLOW, "conversation": "a"},
+        {"id": "bad", "question": FOLLOW, "conversation": ["a"]},
+        {"id": "a3", "question": "source?", "conversation": "a"},
+    ]
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code, out = run("ask", "--questions", str(path), "--json", "--date", "2016-04-15")
+    assert code == 1  # the bad line
+    got = {r["id"]: r for r in map(json.loads, out.splitlines())}
+    assert list(got) == [r["id"] for r in rows]
+    assert got["a1"]["context"] == {
+        "turn": 1, "kind": "question", "understood": FIRST, "switched": False, "used": [],
+    }  # fmt: skip
+    a2 = got["a2"]
+    assert a2["question"] == FOLLOW and a2["conversation"] == "a" and a2["line"] == 4
+    assert a2["context"]["turn"] == 2 and a2["context"]["understood"] == UNDERSTOOD
+    assert {"turn": 1, "what": "subject", "value": "the council meeting"} in a2["context"]["used"]
+    assert "Brussels" in a2["answer"]
+    # The same words first in their own conversation, or alone, have no context.
+    assert got["b1"]["context"]["turn"] == 1 and got["b1"]["context"]["used"] == []
+    assert "context" not in got["solo"] and got["solo"]["answer"] == got["b1"]["answer"]
+    assert got["bad"]["error"] == "'conversation' must be a string, got a list"
+    assert got["a3"]["context"]["kind"] == "sources" and got["a3"]["context"]["turn"] == 3
+    assert got["a3"]["sources"] == a2["sources"]

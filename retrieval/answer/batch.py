@@ -1,4 +1,5 @@
-"""Questions files: JSONL with one ``{id, question[, date, answers, doc_id]}`` per line.
+"""Questions files: JSONL with one ``{id, question[, date, answers, doc_id, conversation]}``
+per line (lines sharing a ``conversation`` value are one conversation, in file order).
 
 Lines are split on "\\n" only (a U+2028 inside a JSON string is text, not a line end) and
 parsed one at a time, so that batch mode can report a bad line and go on with the next.
@@ -23,6 +24,7 @@ class Question:
     answers: tuple[str, ...] = ()
     doc_id: str | None = None
     date: str | None = None  # when the question was asked, YYYY-MM-DD
+    conversation: str | None = None  # lines sharing it are one conversation, in file order
 
 
 class BadLineError(NewsQAError):
@@ -104,7 +106,14 @@ def parse_question(line: str | None, n: int) -> Question:
     doc_id = row.get("doc_id")
     if doc_id is not None and not isinstance(doc_id, str):
         raise BadLineError(f"'doc_id' must be a string, got {kind(doc_id)}", qid, question)
-    return Question(qid, question, tuple(str(a) for a in answers), doc_id, date)
+    conversation = row.get("conversation")
+    if isinstance(conversation, int) and not isinstance(conversation, bool):
+        conversation = str(conversation)
+    if conversation is not None and not isinstance(conversation, str):
+        raise BadLineError(
+            f"'conversation' must be a string, got {kind(conversation)}", qid, question
+        )
+    return Question(qid, question, tuple(str(a) for a in answers), doc_id, date, conversation)
 
 
 def _day(value: Any, qid: str, question: str) -> str:

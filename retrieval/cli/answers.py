@@ -30,7 +30,8 @@ def add_commands(sub: Any) -> None:
     sp = sub.add_parser("ask", help="answer a question as the bot would")
     common(sp)
     sp.add_argument("question", nargs="?", help="the question (or --questions FILE)")
-    sp.add_argument("--questions", type=Path, help="JSONL of {id, question[, date]}: batch mode")
+    sp.add_argument("--questions", type=Path,
+                    help="JSONL of {id, question[, date, conversation]}: batch mode")  # fmt: skip
     sp.add_argument("--explain", action="store_true",
                     help="show how earlier turns were used, passages and scores")  # fmt: skip
     sp.add_argument("--after", action="append", default=[], metavar="QUESTION",
@@ -96,6 +97,16 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def turn_json(turn: Any, qid: str | None = None) -> dict[str, Any]:
+    """The record of a conversation turn: the answer's record (``answer`` is None with a
+    ``note`` for a request that has no answer), its question as asked, and ``context``."""
+    row: dict[str, Any] = answer_json(turn.answer, qid) if turn.answer else {"id": qid}
+    row.update(question=turn.question, context=turn.context_json())
+    if turn.note is not None:
+        row.update(answer=None, note=turn.note)
+    return row
+
+
 def ask_in_conversation(qa: Any, args: argparse.Namespace, asked: datetime, out: TextIO) -> int:
     """``ask --after Q1 --after Q2 Q3``: Q3 as the third turn of a conversation."""
     from retrieval.converse import format_turn, respond
@@ -108,11 +119,7 @@ def ask_in_conversation(qa: Any, args: argparse.Namespace, asked: datetime, out:
     turn = respond(qa, turns, args.question, asked_at=asked, since=args.since, until=args.until)
     elapsed = (time.perf_counter() - started) * 1000
     if args.json:
-        row: dict[str, Any] = answer_json(turn.answer) if turn.answer else {"answer": None}
-        row.update(question=args.question, context=turn.context_json())
-        if turn.note:
-            row.update(answer=None, note=turn.note)
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.write(json.dumps(turn_json(turn), ensure_ascii=False) + "\n")
         return 0
     out.write(format_turn(turn) + "\n")
     if args.explain:
@@ -126,11 +133,15 @@ def ask_in_conversation(qa: Any, args: argparse.Namespace, asked: datetime, out:
 
 def ask_batch(qa: Any, args: argparse.Namespace, out: TextIO) -> int:
     """Answer every line of a questions file: one JSON line out per question line, an
-    error object for a line that cannot be answered; 1 when any line failed."""
+    error object for a line that cannot be answered; 1 when any line failed. Lines that
+    share a ``conversation`` value are one conversation, asked in file order: each sees
+    the earlier questions and the answers given, and its JSON says how (``context``)."""
     from retrieval.answer.batch import BadLineError, parse_question, question_lines
+    from retrieval.converse import Turn, respond
 
     failed = total = 0
     first_line: dict[str, int] = {}  # id -> the line it first appeared on
+    conversations: dict[str, list[Turn]] = {}  # the turns of each conversation so far
     for n, line in question_lines(args.questions):
         total += 1
         qid = text = None
@@ -141,8 +152,16 @@ def ask_batch(qa: Any, args: argparse.Namespace, out: TextIO) -> int:
                 raise BadLineError(f"duplicate id {qid!r} (first on line {first_line[qid]})")
             first_line[qid] = n
             asked = asked_on(parse_day(q.date)) if q.date else args.date or datetime.now(UTC)
-            a = qa.answer(text, asked_at=asked, since=args.since, until=args.until)
-            row = {"line": n, **answer_json(a, qid)}
+            if q.conversation is None:
+                a = qa.answer(text, asked_at=asked, since=args.since, until=args.until)
+                row = {"line": n, **answer_json(a, qid)}
+            else:
+                turns = conversations.setdefault(q.conversation, [])
+                turn = respond(qa, turns, text, asked_at=asked, since=args.since,
+                               until=args.until)  # fmt: skip
+                turns.append(turn)
+                del turns[: -qa.settings.conversation_turns]
+                row = {"line": n, **turn_json(turn, qid), "conversation": q.conversation}
         except NewsQAError as exc:
             if isinstance(exc, BadLineError):
                 qid, text = exc.qid or qid, exc.question or text
