@@ -34,6 +34,35 @@ from retrieval.errors import ModelError
 log = logging.getLogger(__name__)
 
 VARIANTS = ("fp32", "int8")
+# Padded tokens (rows x longest row) per model call. A batch of 64 full-window chunks
+# (64 x 256 tokens) spills its attention scores (~200 MB a layer) out of every cache;
+# on the benchmark chunks, int8 encoding ran 1.3-1.5x faster with 256-1,024 tokens per
+# call than with 64 rows (fastest at 256, within noise of 512), while short texts such as
+# questions still go 64 at a time.
+TOKENS_PER_BATCH = 512
+
+
+def token_batches(
+    lengths: Sequence[int], batch_size: int, tokens: int | None = None
+) -> list[list[int]]:
+    """Positions grouped into model calls: longest first, so that a batch pads little;
+    each batch at most ``batch_size`` rows and, unless one row alone is longer, at most
+    ``tokens`` (default ``TOKENS_PER_BATCH``) padded tokens. The Ray encoder groups the
+    same batches, so that a cluster's vectors are a local build's."""
+    budget = TOKENS_PER_BATCH if tokens is None else tokens
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    rows: list[int] = []
+    longest = 0
+    for i in order:
+        longest = max(longest, lengths[i])
+        if rows and (len(rows) >= batch_size or (len(rows) + 1) * longest > budget):
+            batches.append(rows)
+            rows, longest = [], lengths[i]
+        rows.append(i)
+    if rows:
+        batches.append(rows)
+    return batches
 
 
 def cache_dir(name: str, cache: Path) -> Path:
@@ -86,6 +115,12 @@ class OnnxEncoder:
             self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
             options = ort.SessionOptions()
             options.log_severity_level = 3  # no warnings about unused initialisers
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL  # one graph branch
+            # Idle pool threads sleep instead of spinning: on a shared or busy machine a
+            # spinning thread takes the core its working sibling needs (~1.1x faster
+            # encoding at equal load, bench/encoder.py); threads default to the cores.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self.session = ort.InferenceSession(
                 str(onnx_path), options, providers=["CPUExecutionProvider"]
             )
@@ -144,12 +179,6 @@ class OnnxEncoder:
         )
         return np.asarray(outputs[0], dtype=np.float32), mask
 
-    def _batches(self, encodings: list[Encoding], batch_size: int) -> list[list[int]]:
-        # Longest first and similar lengths together: padding is computed for nothing.
-        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
-        step = max(batch_size, 1)
-        return [order[g : g + step] for g in range(0, len(order), step)]
-
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, progress: bool = False
     ) -> np.ndarray:
@@ -157,7 +186,7 @@ class OnnxEncoder:
         if not texts:
             return out
         encodings = self.tokenizer.encode_batch(list(texts))
-        for rows in self._batches(encodings, batch_size):
+        for rows in token_batches([len(e.ids) for e in encodings], batch_size):
             tokens, mask = self._run([encodings[i] for i in rows])
             weights = mask[..., None].astype(np.float32)
             sums = (tokens * weights).sum(axis=1)
@@ -183,7 +212,7 @@ class OnnxEncoder:
             bar = tqdm(total=len(texts), desc="embedding", unit="chunk")
         encodings = self.tokenizer.encode_batch(list(texts))
         missing: list[tuple[int, str]] = []
-        for rows in self._batches(encodings, batch_size):
+        for rows in token_batches([len(e.ids) for e in encodings], batch_size):
             tokens, _ = self._run([encodings[i] for i in rows])
             for r, i in enumerate(rows):
                 e = encodings[i]

@@ -51,12 +51,15 @@ def _check_reachable(address: str) -> None:
         raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {exc}") from None
 
 
-def _length_order(settings: Settings, backend: str, texts: Sequence[str]) -> list[int]:
-    """Positions longest first, by the measure the local encoder batches by.
+def _local_batches(
+    settings: Settings, backend: str, texts: Sequence[str], batch_size: int
+) -> list[list[int]]:
+    """The batches (positions) in which a local build's encoder would embed ``texts``.
 
     The int8 encoder quantises activations per batch, so a vector depends on its batch
     mates: the cluster must see the local build's batches to return the local vectors.
-    ONNX batches by token count, sentence-transformers by characters.
+    ONNX batches by token count (:func:`~retrieval.encoder.onnx.token_batches`),
+    sentence-transformers by characters, ``batch_size`` at a time.
     """
     if backend.startswith("onnx-"):
         from pathlib import Path
@@ -64,16 +67,23 @@ def _length_order(settings: Settings, backend: str, texts: Sequence[str]) -> lis
         from tokenizers import Tokenizer
 
         from retrieval.encoder.base import resolve_model
-        from retrieval.encoder.onnx import check_pooling
+        from retrieval.encoder.onnx import check_pooling, token_batches
 
         model_dir = Path(resolve_model(settings.model))
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         tokenizer.no_padding()
         tokenizer.enable_truncation(check_pooling(model_dir))
         lengths = [len(e.ids) for e in tokenizer.encode_batch(list(texts))]
-    else:
-        lengths = [len(t) for t in texts]
-    return sorted(range(len(texts)), key=lambda i: -lengths[i])
+        return token_batches(lengths, batch_size)
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    step = max(batch_size, 1)
+    return [order[g : g + step] for g in range(0, len(order), step)]
+
+
+def _group(
+    ids: list[int], texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+) -> bytes:
+    return pickle.dumps((ids, [texts[i] for i in ids], [list(spans[i]) for i in ids]))
 
 
 class _EmbedActor:
@@ -157,14 +167,17 @@ class RayEncoder:
         # print alongside it.
         DataContext.get_current().enable_progress_bars = False
         n = len(texts)
-        # Groups of whole local batches in the local order (see _length_order); the local
-        # sentence-transformers encoder groups 8 batches, ONNX cuts batches in order.
-        order = _length_order(self.settings, self.backend, texts)
-        step = max(batch_size, 1) * 8
-        groups = [
-            pickle.dumps((ids, [texts[i] for i in ids], [list(spans[i]) for i in ids]))
-            for ids in (order[g : g + step] for g in range(0, n, step))
-        ]
+        # Groups of whole local batches in the local order (see _local_batches), about
+        # 8 x batch_size rows each; an actor re-forms the same batches from a group.
+        groups: list[bytes] = []
+        members: list[int] = []
+        for local in _local_batches(self.settings, self.backend, texts, batch_size):
+            members.extend(local)
+            if len(members) >= max(batch_size, 1) * 8:
+                groups.append(_group(members, texts, spans))
+                members = []
+        if members:
+            groups.append(_group(members, texts, spans))
         ds = ray.data.from_items([{"group": g} for g in groups], override_num_blocks=len(groups))
         ds = ds.map_batches(
             _EmbedActor,

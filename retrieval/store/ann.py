@@ -4,10 +4,11 @@ Below ``NEWSQA_ANN_MIN_CHUNKS`` chunks a version keeps an exact inner-product in
 there on, exact search costs more than the rest of an answer, and the version gets an
 inverted file with 8-bit scalar quantisation (``ivf-sq8``), chosen over HNSW by
 ``bench/scale.py`` on 384-d vectors drawn around real ones (2 cores): at 1M chunks its
-recall@10 against exact search was 1.000 where HNSW (M=32, efSearch 512) fell to 0.949,
-at a quarter of HNSW's memory (~400 bytes per chunk), and date filters cost it no recall;
-it builds about 2x slower. Its scores are approximate, so candidates are rescored exactly
-with the version's float vectors, which are kept anyway for the answer stage.
+recall@10 against exact search was 1.000 (64 lists visited) where HNSW (M=32, efSearch
+512) fell to 0.949, at a quarter of HNSW's memory (~400 bytes per chunk), and date
+filters cost it no recall; it builds about 2x slower. Its scores are approximate, so
+candidates are rescored exactly with the version's float vectors, which are kept anyway
+for the answer stage.
 
 A date filter is a boolean row mask. When it leaves few rows, those rows are scored
 exactly (cheaper than any index walk, and exact); otherwise the inverted lists are
@@ -23,7 +24,11 @@ import faiss
 import numpy as np
 
 ANN_TYPE = "ivf-sq8"
-NPROBE = 64  # lists visited per query: recall@10 >= 0.99 at 1M with exact rescoring
+# Lists visited per query, chosen with bench/scale.py on half of the dev questions (the
+# other half reports): with ~4 sqrt(n) lists, 32 kept recall@10 at 0.985 (100k) and 0.989
+# (300k) where 64 gave 0.992 and 0.993 at twice the search time, and 24 fell to 0.979.
+# Rescoring depth hardly matters: 30 to 200 candidates gave the same recall.
+NPROBE = 32
 EXACT_ROWS = 50_000  # a filter leaving at most this many rows is searched exactly
 HNSW_EF = 256  # for versions written with the earlier HNSW type
 _TRAIN_PER_LIST = 40  # k-means wants ~40 points per centroid
@@ -69,11 +74,12 @@ def search_ann(
     k: int,
     allowed: np.ndarray | None,
     exact_rows: int = EXACT_ROWS,
+    nprobe: int = NPROBE,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (scores, ids) per query row with exact scores; ids of -1 pad short rows.
 
     ``allowed`` (one flag per row) limits the search; if it leaves at most ``exact_rows``
-    rows, they are scored exactly.
+    rows, they are scored exactly. ``nprobe`` is the lists visited without a filter.
     """
     if allowed is not None:
         rows = np.flatnonzero(allowed)
@@ -83,7 +89,9 @@ def search_ann(
     fetch = min(len(vectors), max(2 * k, k + 50))
     # The selector reads ``bits`` during the search: it must outlive the call.
     bits = None if allowed is None else np.packbits(allowed.astype(bool), bitorder="little")
-    _, ids = faiss_index.search(queries, fetch, params=_params(faiss_index, fetch, allowed, bits))
+    _, ids = faiss_index.search(
+        queries, fetch, params=_params(faiss_index, fetch, allowed, bits, nprobe)
+    )
     scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
     out = np.full((len(queries), k), -1, dtype=np.int64)
     for r, row in enumerate(ids):
@@ -123,7 +131,11 @@ def _exact(
 
 
 def _params(
-    faiss_index: faiss.Index, fetch: int, allowed: np.ndarray | None, bits: np.ndarray | None
+    faiss_index: faiss.Index,
+    fetch: int,
+    allowed: np.ndarray | None,
+    bits: np.ndarray | None,
+    nprobe: int,
 ) -> faiss.SearchParameters:
     selector = None
     if allowed is not None and bits is not None:
@@ -134,5 +146,5 @@ def _params(
         return hnsw(efSearch=max(HNSW_EF, fetch), sel=selector)
     nlist = faiss.extract_index_ivf(faiss_index).nlist
     # The fewer rows pass the filter, the more lists hold the same number of candidates.
-    nprobe = min(nlist, math.ceil(NPROBE / fraction))
-    return faiss.SearchParametersIVF(nprobe=nprobe, sel=selector)  # type: ignore[call-arg]
+    lists = min(nlist, math.ceil(nprobe / fraction))
+    return faiss.SearchParametersIVF(nprobe=lists, sel=selector)  # type: ignore[call-arg]
