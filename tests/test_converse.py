@@ -3,6 +3,7 @@ switches, and the bounded memory; on hand-written turns and on the default corpu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -266,3 +267,35 @@ def test_format_turn_stays_within_the_limit(qa: QA) -> None:
         text = format_turn(turn, limit=limit)
         assert len(text) <= limit
     assert format_turn(turn).endswith(format_answer(turn.answer).splitlines()[-1])
+
+
+def test_he_after_a_who_question_is_the_person_answered(qa: QA) -> None:
+    """After "who will chair the talks?", "he" is the person the answer names; after a
+    question whose story is titled by its subject, the pronoun keeps that subject."""
+    first = respond(qa, [], "Who will chair the talks?", asked_at=ASKED)
+    turn = respond(qa, [first], "What did he say?", asked_at=ASKED)
+    assert turn.understood == "What did NATO Secretary-General Jens Stoltenberg say?"
+    assert turn.uses[0].what == "answer" and turn.uses[0].turn == 1
+    # A subject named by its story's title wins over the answer (squad-style turns).
+    tesla = Turn(
+        1, "Who hired Tesla?", "Who hired Tesla?", "question",
+        replace(first.answer, sources=(replace(first.answer.sources[0], title="Nikola Tesla"),)),
+        subjects=("Tesla",), doc_ids=first.doc_ids,
+    )  # fmt: skip
+    turn = respond(qa, [tesla], "What was his device called?", asked_at=ASKED)
+    assert turn.understood == "What was Tesla's device called?"
+
+
+def test_context_that_finds_nothing_gives_way_to_the_question_alone(qa: QA) -> None:
+    """When the follow-up read with its context finds no answer but the question alone
+    does, the answer alone is given, and the turn records the reading it tried."""
+    first = respond(qa, [], "Who will chair the talks?", asked_at=ASKED)
+    odd = replace(first, understood="What is the Zorblatt kiwano harvest?",
+                  subjects=("the Zorblatt kiwano harvest",), doc_ids=())  # fmt: skip
+    turn = respond(qa, [odd], "Who will chair it?", asked_at=ASKED)
+    assert turn.kind == "question" and turn.switched
+    assert [(u.turn, u.what, u.value) for u in turn.uses] == [
+        (1, "tried without an answer", "Who will chair the Zorblatt kiwano harvest?")
+    ]
+    assert turn.answer == qa.answer("Who will chair it?", asked_at=ASKED)
+    assert "the context found no answer" in turn.explain()

@@ -58,6 +58,7 @@ _PRONOUN = re.compile(
     r"\b(?P<p>he|she|it|they|him|them|his|its|their|theirs|hers|there|her)\b", re.I
 )
 _POSSESSIVE = frozenset({"his", "its", "their", "theirs", "hers"})
+PERSON_PRONOUNS = frozenset({"he", "she", "him", "his", "her", "hers"})
 # "there" that introduces existence ("are there", "there is") points at nothing.
 _EXISTENTIAL_THERE = re.compile(
     r"\bthere(?:'s|\s+(?:is|are|was|were|be|been|being|will|would|have|has|had|must|might|"
@@ -272,6 +273,13 @@ def _title_runs(question: str, title: str) -> list[str]:
         else:
             i += 1
     return out
+
+
+def named_by(title: str, name: str) -> bool:
+    """Whether every content word of ``name`` is in ``title`` (the story is about it)."""
+    title_words = set(_content(re.findall(r"[^\W_]+", title)))
+    words = _content(re.findall(r"[^\W_]+", name))
+    return bool(words) and all(w in title_words for w in words)
 
 
 def subjects(question: str, title: str = "", quote: str = "") -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -183,6 +184,9 @@ def _follow_up(
     uses: list[ContextUse] = []
     previous = source.understood
     antecedent = resolve.pick_antecedent(reading, q, source.subjects, previous)
+    answered = _answered_name(source, reading)
+    if answered is not None:
+        antecedent = answered
     if reading.kind in ("ellipsis", "about"):
         understood = resolve.rewrite(q, reading, antecedent or "", previous)
         uses.append(ContextUse(source.number, "question", previous))
@@ -190,7 +194,7 @@ def _follow_up(
             uses.append(ContextUse(source.number, "subject", antecedent))
     elif antecedent:
         understood = resolve.rewrite(q, reading, antecedent, previous)
-        uses.append(ContextUse(source.number, "subject", antecedent))
+        uses.append(ContextUse(source.number, "answer" if answered else "subject", antecedent))
     else:
         understood = q  # nothing to put in: the stories alone carry the context
     if source.doc_ids and prefer_weight:
@@ -204,10 +208,36 @@ def _follow_up(
         understood, asked_at=asked_at, since=since, until=until, prefer_docs=source.doc_ids,
         prefer_weight=prefer_weight, retriever=retriever,
     )  # fmt: skip
+    if answer.abstained:
+        # The context did not help: if the question finds an answer alone, that is it.
+        alone = _alone(qa, retriever, q, number, asked_at, since, until, switched=True)
+        if alone.answer is not None and not alone.answer.abstained:
+            tried = ContextUse(source.number, "tried without an answer", understood)
+            return replace(alone, uses=(tried,))
     return Turn(
         number, q, understood, "follow-up", answer, tuple(uses), period=period,
         **_facts(answer, understood, source),  # type: ignore[arg-type]
     )  # fmt: skip
+
+
+def _answered_name(source: Turn, reading: Reading) -> str | None:
+    """The earlier answer itself when a pronoun points at it: "he" after "who will chair
+    the talks?" is the person the answer names. Only when the earlier question had no
+    stronger subject of its own: a name its story's title holds ("Tesla" in "Nikola
+    Tesla") stays the subject ("who hired Tesla?", then "what was his device called?")."""
+    answer = source.answer
+    pronoun = (reading.pronoun or "").lower()
+    if reading.kind != "pronoun" or answer is None or answer.span is None or not answer.text:
+        return None
+    if pronoun not in resolve.PERSON_PRONOUNS or answer.answer_type != "who":
+        return None
+    title = answer.sources[0].title if answer.sources else ""
+    subjects = [s for s in source.subjects if not s.isupper()]  # "NATO" is no "he"
+    if subjects and resolve.named_by(title, subjects[0]):
+        return None
+    s, e = answer.span
+    name = resolve.names(answer.text[s:e])
+    return name[0] if name else None
 
 
 def _period_text(period: Period) -> str:

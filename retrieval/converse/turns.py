@@ -12,8 +12,10 @@ from retrieval.answer.question import Period
 class ContextUse:
     """One thing an earlier turn supplied: ``what`` is "subject" (a name put in for a
     pronoun), "question" (the earlier question an ellipsis completes), "stories" (the
-    documents searched first), "period" (dates carried over) or "answer" (the answer a
-    request is about); ``turn`` is that turn's number in the conversation."""
+    documents searched first), "period" (dates carried over), "answer" (the answer a
+    request is about, or the person it named, put in for "he"), or "tried without an
+    answer" (the reading that found nothing, before the question was answered alone);
+    ``turn`` is that turn's number in the conversation."""
 
     turn: int
     what: str
@@ -52,8 +54,10 @@ class Turn:
             lines.append(f"understood as: {self.understood}")
         elif self.kind not in ("question", "follow-up"):
             lines.append(f"about the answer to: {self.understood}")
-        if self.switched:
+        if self.switched and not self.uses:
             lines.append("a complete question on its own: answered as if asked alone")
+        elif self.switched:
+            lines.append("the context found no answer: answered as if asked alone")
         for use in self.uses:
             lines.append(f"from turn {use.turn}: {use.what} = {use.value}")
         if not self.uses and not self.switched and self.number == 1:
