@@ -1,7 +1,8 @@
 """Smaller input checks: JSONL fields of the wrong type are warned about by file and line,
 an event page without a headline keeps its date and source, gold answers match whole
 numbers only, `-k` must be positive, a title that reads as an address never labels a link
-to another one, and --no-progress hides every progress bar."""
+to another one, --no-progress hides every progress bar, lone surrogates are replaced, and
+an unwritable plot or model cache is one line."""
 
 from __future__ import annotations
 
@@ -10,15 +11,23 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from retrieval.answer.engine import Source
 from retrieval.answer.evaluate import hit
+from retrieval.answer.qa import QA
 from retrieval.answer.render import format_source
 from retrieval.cli.main import main
+from retrieval.encoder.base import Encoder
+from retrieval.encoder.factory import load_encoder
+from retrieval.errors import ModelError
+from retrieval.index.build import build_index
 from retrieval.ingest.documents import load_corpus, parse_file
+from retrieval.settings import Settings
+from retrieval.store.faiss import load_index
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_CACHE = REPO / "var" / "models"
@@ -125,3 +134,45 @@ def test_no_progress_hides_loading_bars_and_skips_are_warned_once(tmp_path: Path
     assert "Loading weights" not in done.stderr
     assert "it/s]" not in done.stderr  # no tqdm bar of any kind
     assert done.stderr.count("blob.bin") == 1, done.stderr
+
+
+def test_lone_surrogates_in_jsonl_and_questions(
+    tmp_path: Path, default_index: Settings, model: Encoder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A "\\ud800" escape (valid JSON, not text) in a corpus record or a question becomes
+    U+FFFD: the build publishes, the question is answered, not a crash in the tokeniser."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "news.jsonl").write_text(
+        '{"id": "s1", "title": "Lone \\ud800 title", "url": "https://e.org/\\udc00",'
+        ' "text": "The harbour council \\udfff voted on Tuesday to repaint the lighthouse."}\n'
+    )
+    settings = replace(default_index, corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings, encoder=model)
+    [doc] = load_index(settings.index_dir).docs.values()
+    assert doc.title == "Lone \ufffd title"
+    assert "news.jsonl:1: replaced lone surrogates" in caplog.text
+    qa = QA.open(default_index, encoder=model)
+    answer = qa.answer("When did NATO \udce9 reopen talks with Russia?")
+    assert answer.sources and "\udce9" not in answer.question
+
+
+def test_unwritable_plot_and_model_cache_are_one_line(
+    tmp_path: Path, default_index: Settings, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """`eval --plot` into a missing folder exits 1 in one line; a model cache path that is
+    a file is a ModelError naming NEWSQA_MODEL_CACHE."""
+    monkeypatch.setenv("NEWSQA_INDEX_DIR", str(default_index.index_dir))
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "1", "question": "Who chaired the talks?", "answers": ["x"]}\n')
+    argv = ["--env-file", "/nonexistent", "eval", "--questions", str(questions), "--json",
+            "--plot", str(tmp_path / "missing" / "curve.png")]  # fmt: skip
+    assert main(argv, out=io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "error: cannot write the plot" in err
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(ModelError, match="NEWSQA_MODEL_CACHE") as exc:
+        load_encoder(replace(Settings(), model_cache=blocker))
+    assert "\n" not in str(exc.value)

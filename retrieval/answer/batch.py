@@ -15,6 +15,7 @@ from typing import Any
 
 from retrieval.dates import parse_day
 from retrieval.errors import ConfigError, NewsQAError
+from retrieval.ingest.textnorm import valid_text
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ def parse_question(line: str | None, n: int) -> Question:
         raise BadLineError("not valid JSON (nested too deeply)") from None
     if not isinstance(row, dict):
         raise BadLineError(f"expected a JSON object, got {kind(row)}")
+    # A "\ud800" escape is valid JSON but not text: it could not even be printed back.
+    row = {k: valid_text(v) if isinstance(v, str) else v for k, v in row.items()}
     qid = row.get("id", str(n))
     if isinstance(qid, int) and not isinstance(qid, bool):
         qid = str(qid)

@@ -14,6 +14,7 @@ from retrieval.answer.question import QuestionInfo, analyse
 from retrieval.answer.ranker import Ranker
 from retrieval.dates import DATE_PHRASE
 from retrieval.errors import BadQuestionError
+from retrieval.ingest.textnorm import valid_text
 from retrieval.search.retriever import Hit, Retriever
 
 
@@ -59,7 +60,7 @@ class Answer:
 
 def check_question(question: str, max_chars: int) -> str:
     """The question, stripped; raises :class:`BadQuestionError` with a message for people."""
-    q = " ".join(question.split())
+    q = " ".join(valid_text(question).split())
     if not q:
         raise BadQuestionError("Please ask a question: the message was empty.")
     if len(q) > max_chars:

@@ -264,8 +264,12 @@ def plot_curves(curves: dict[str, list[tuple[float, float, float]]], path: Path,
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=100)
+    except OSError as exc:
+        raise NewsQAError(f"cannot write the plot {path}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
 
 
 def cmd_search(args: argparse.Namespace, out: TextIO) -> int:

@@ -107,16 +107,21 @@ def _lock(folder: Path) -> Iterator[None]:
 
 def export(model_dir: Path, folder: Path) -> None:
     """Write ``fp32.onnx`` and ``int8.onnx`` (and their ``.json``) into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with _lock(folder):
-        if all((folder / f"{v}.json").is_file() for v in ("fp32", "int8")):
-            return  # another process exported while this one waited
-        try:
-            _export_all(model_dir, folder)
-        except ModelError:
-            raise
-        except Exception as exc:  # torch, onnx and onnxruntime raise many kinds
-            raise ModelError(f"cannot export {model_dir} to ONNX: {exc}") from None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with _lock(folder):
+            if all((folder / f"{v}.json").is_file() for v in ("fp32", "int8")):
+                return  # another process exported while this one waited
+            try:
+                _export_all(model_dir, folder)
+            except ModelError:
+                raise
+            except Exception as exc:  # torch, onnx and onnxruntime raise many kinds
+                raise ModelError(f"cannot export {model_dir} to ONNX: {exc}") from None
+    except OSError as exc:  # the cache folder itself: a file in the way, read-only, full
+        raise ModelError(
+            f"cannot write the model cache {folder} (NEWSQA_MODEL_CACHE): {exc.strerror or exc}"
+        ) from None
 
 
 def _export_all(model_dir: Path, folder: Path) -> None:

@@ -29,7 +29,7 @@ from retrieval.ingest.events import (
 )
 from retrieval.ingest.records import Corpus, Document, Related, SkippedFile
 from retrieval.ingest.related import add_related_events, link_events
-from retrieval.ingest.textnorm import short_title
+from retrieval.ingest.textnorm import short_title, valid_text
 
 __all__ = [
     "Corpus",
@@ -120,6 +120,10 @@ def _jsonl_record(line: str, rel: str, n: int) -> Document | str:
         return "invalid JSON"
     if not isinstance(obj, dict):
         return "not a JSON object"
+    clean = {k: valid_text(v) if isinstance(v, str) else v for k, v in obj.items()}
+    if clean != obj:
+        log.warning("%s:%d: replaced lone surrogates (\\ud800-\\udfff escapes) by U+FFFD", rel, n)
+        obj = clean
     body = obj.get("text")
     if not isinstance(body, str) or not body.strip():
         return "no text"

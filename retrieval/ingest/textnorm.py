@@ -9,6 +9,14 @@ import html
 import re
 
 _PROXIED_URL = re.compile(r"^https?://[^/]+/(https?)/(.+)$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """``text`` with lone surrogates (from a JSON ``"\\ud800"`` escape, or bytes that were
+    not UTF-8 on a terminal) replaced by U+FFFD: they cannot be encoded, tokenised or
+    stored."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def clean_url(raw: str) -> str:
