@@ -542,6 +542,28 @@ def test_corpus_watcher_rebuilds_once_per_burst_of_changes(
     assert load_index(base.index_dir).manifest.version == reports[2].version
 
 
+def test_corpus_watcher_ignores_files_the_reader_ignores(
+    base: Settings, corpus_watcher: tuple[CorpusWatcher, list[BuildReport]]
+) -> None:
+    """A README, a hidden file or a hidden folder changing starts no build; a story does."""
+    watcher, reports = corpus_watcher
+    _wait_for(lambda: len(reports) == 1)
+    before = snapshot(base.corpus_dir)
+    (base.corpus_dir / "README.md").write_text("# About this corpus\n", encoding="utf-8")
+    (base.corpus_dir / "notes").mkdir()
+    (base.corpus_dir / "notes" / "readme.txt").write_text("where the files come from")
+    (base.corpus_dir / ".git").mkdir()
+    (base.corpus_dir / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    (base.corpus_dir / ".draft.txt").write_text(NEW_STORY, encoding="utf-8")
+    assert snapshot(base.corpus_dir) == before
+    time.sleep(1.0)  # ten polls and two debounce periods
+    assert len(reports) == 1 == watcher.builds
+
+    (base.corpus_dir / "notes" / NEW_ID).write_text(NEW_STORY, encoding="utf-8")
+    _wait_for(lambda: len(reports) == 2)
+    assert (reports[1].added, reports[1].unchanged) == (1, reports[0].unchanged)
+
+
 class _Output(io.StringIO):
     """What the CLI prints, readable from another thread while it runs."""
 

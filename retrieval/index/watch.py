@@ -12,7 +12,6 @@ two costs next to nothing and needs no platform-specific notification API.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from retrieval.encoder.base import Encoder
 from retrieval.encoder.factory import load_encoder
 from retrieval.errors import IndexLockedError, NewsQAError
 from retrieval.index.build import BuildReport, build_index
+from retrieval.ingest.documents import corpus_files
 from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -116,24 +116,18 @@ Snapshot = dict[str, tuple[int, int]]
 def snapshot(root: Path) -> Snapshot:
     """Size and modification time of every corpus file, by path relative to ``root``.
 
-    Hidden files and folders are ignored, as the corpus reader ignores them (editors
-    write their swap files there).
+    The files are those the corpus reader reads (:func:`corpus_files`), so a change to
+    a README or an editor's swap file starts no build.
     """
-    if root.is_file():
-        st = root.stat()
-        return {root.name: (st.st_size, st.st_mtime_ns)}
     found: Snapshot = {}
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in names:
-            if name.startswith("."):
-                continue
-            path = os.path.join(folder, name)
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:  # deleted between listing and stat
-                continue
-            found[os.path.relpath(path, root)] = (st.st_size, st.st_mtime_ns)
+    if not root.exists():
+        return found
+    for path, rel in corpus_files(root):
+        try:
+            st = path.stat()
+        except FileNotFoundError:  # deleted between listing and stat
+            continue
+        found[rel] = (st.st_size, st.st_mtime_ns)
     return found
 
 

@@ -36,7 +36,9 @@ __all__ = [
     "Document",
     "Related",
     "SkippedFile",
+    "corpus_files",
     "detect_format",
+    "ignored",
     "load_corpus",
     "parse_article",
     "parse_day_index",
@@ -203,7 +205,7 @@ def load_corpus(root: Path, link_base: str = "") -> Corpus:
     skipped: list[SkippedFile] = []
     first_seen: dict[str, str] = {}
     files = 0
-    for path, rel in _corpus_files(root):
+    for path, rel in corpus_files(root):
         files += 1
         if not _utf8_name(rel):
             # os.walk hands back undecodable bytes as surrogates, which cannot be stored
@@ -245,8 +247,15 @@ def _utf8_name(name: str) -> bool:
     return True
 
 
-def _corpus_files(root: Path) -> Iterator[tuple[Path, str]]:
-    """Yield ``(path, posix path relative to root)`` for the files to read, sorted."""
+def ignored(name: str) -> bool:
+    """Is a file or folder name one the corpus never reads? Hidden ones (editors keep
+    their swap files there) and README files (notes about the corpus, not news)."""
+    return name.startswith(".") or name.split(".")[0].upper() == "README"
+
+
+def corpus_files(root: Path) -> Iterator[tuple[Path, str]]:
+    """Yield ``(path, posix path relative to root)`` for the files to read, sorted: the
+    one walk of the corpus, shared by the reader and the watcher."""
     if root.is_file():
         yield root, root.name
         return
@@ -254,7 +263,7 @@ def _corpus_files(root: Path) -> Iterator[tuple[Path, str]]:
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in names:
-            if name.startswith(".") or name.split(".")[0].upper() == "README":
+            if ignored(name):
                 continue
             path = Path(folder, name)
             found.append((list(path.relative_to(root).parts), path))
