@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.answer.engine import Answer, answer_question
+from retrieval.answer.engine import Answer, answer
 from retrieval.answer.evaluate import Question, hit, read_questions
 from retrieval.answer.qa import QA
 from retrieval.index.build import build_index
@@ -105,8 +105,8 @@ def ask_all(
         mask = allowed(q) if allowed else None
         if mask is not None:
             started = time.perf_counter()
-            a = answer_question(qa.retriever, qa.ranker, q.question, threshold=qa.threshold,
-                                asked_at=asked, allowed=mask)  # fmt: skip
+            a = answer(qa.retriever, qa.ranker, q.question, threshold=qa.threshold,
+                       asked_at=asked, allowed=mask)  # fmt: skip
             out.append(Asked(q, a, False, time.perf_counter() - started))
     return out
 

@@ -1,6 +1,6 @@
 """newsqa's Discord bot: the same answers as ``python -m retrieval ask``, in a channel."""
 
-from .answering import Answerer, Cooldown, Reply, answer_question
+from .answering import Answerer, Cooldown, Reply, reply
 from .client import NewsBot
 from .settings import BotSettings, load_bot_settings
 
@@ -10,6 +10,6 @@ __all__ = [
     "Cooldown",
     "NewsBot",
     "Reply",
-    "answer_question",
     "load_bot_settings",
+    "reply",
 ]

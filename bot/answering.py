@@ -41,8 +41,9 @@ class Reply:
     turn: Turn | None = None  # the conversation turn, when asked in one
 
 
-def answer_question(qa: QA, question: str, *, asked_at: datetime | None = None) -> Reply:
-    """Answer synchronously; never raises for a question, only returns a message to send."""
+def reply(qa: QA, question: str, *, asked_at: datetime | None = None) -> Reply:
+    """The engine answers, the bot replies: the message to send for ``question``, built
+    synchronously; never raises, a bad question or a failure is a message too."""
     start = time.perf_counter()
     try:
         answer = qa.answer(question, asked_at=asked_at)
@@ -58,12 +59,12 @@ def answer_question(qa: QA, question: str, *, asked_at: datetime | None = None) 
     return Reply(format_answer(answer), answer, ms)
 
 
-def answer_turn(
+def reply_turn(
     qa: QA, memory: ConversationMemory, key: str, question: str, *,
     asked_at: datetime | None = None,
 ) -> Reply:  # fmt: skip
-    """Answer ``question`` as the next turn of conversation ``key``; like
-    :func:`answer_question`, never raises for a question."""
+    """The reply to ``question`` as the next turn of conversation ``key``; like
+    :func:`reply`, never raises for a question."""
     start = time.perf_counter()
     try:
         turn = converse(qa, memory, key, question, asked_at=asked_at)
@@ -108,17 +109,15 @@ class Answerer:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._reload_lock = asyncio.Lock()
 
-    async def answer(
+    async def reply(
         self, question: str, *, asked_at: datetime | None = None, conversation: str | None = None
     ) -> Reply:
         """The reply to ``question``, as the next turn of ``conversation`` if one is named."""
         async with self._slots:
             if conversation is None:
-                return await asyncio.to_thread(
-                    answer_question, self.qa, question, asked_at=asked_at
-                )
+                return await asyncio.to_thread(reply, self.qa, question, asked_at=asked_at)
             return await asyncio.to_thread(
-                answer_turn, self.qa, self.memory, conversation, question, asked_at=asked_at
+                reply_turn, self.qa, self.memory, conversation, question, asked_at=asked_at
             )
 
     async def follow(self, turn: Turn, request: str) -> Reply:

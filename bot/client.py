@@ -24,7 +24,7 @@ import yarl
 from discord import app_commands
 
 from retrieval.answer.qa import QA
-from retrieval.answer.render import format_help
+from retrieval.answer.render import format_help, wants_help
 from retrieval.errors import NewsQAError
 
 from .answering import APOLOGY, Answerer, Asked, Cooldown, RecentAnswers, Reply
@@ -168,7 +168,7 @@ class NewsBot(discord.Client):
             key = f"dm:{interaction.channel_id}"
         else:
             key = f"slash:{interaction.id}"
-        reply = await self.answerer.answer(
+        reply = await self.answerer.reply(
             question, asked_at=interaction.created_at, conversation=key
         )
         view = _view_for(reply)
@@ -273,7 +273,7 @@ class NewsBot(discord.Client):
             if not refusal.quiet:
                 await self._send_reply(message, refusal.text)
             return
-        if not question or question.lower() in {"help", "?", "/help"}:
+        if wants_help(question):
             await self._send_reply(message, format_help())
             return
         channel = message.channel
@@ -290,7 +290,7 @@ class NewsBot(discord.Client):
             thread = await self._open_thread(message, question)
             if thread is not None:
                 key = f"thread:{thread.id}"
-        reply = await self.answerer.answer(question, asked_at=message.created_at, conversation=key)
+        reply = await self.answerer.reply(question, asked_at=message.created_at, conversation=key)
         view = _view_for(reply)
         if thread is not None:
             sent = await self._send(thread, reply.text, view)

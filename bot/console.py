@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from retrieval.answer.qa import QA
-from retrieval.answer.render import format_help
+from retrieval.answer.render import format_help, wants_help
 from retrieval.converse import ConversationMemory, memory_from
 
-from .answering import answer_turn
+from .answering import reply_turn
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,10 @@ def run_console(qa: QA, stdin: TextIO, stdout: TextIO) -> int:
 
 
 def _respond(qa: QA, memory: ConversationMemory, question: str) -> str:
-    if question.lower() in {"help", "?"}:
+    if wants_help(question):
         return format_help()
     # Asked now, as a Discord message would be: "this week" means the same to both.
-    reply = answer_turn(qa, memory, "console", question, asked_at=datetime.now(UTC))
+    reply = reply_turn(qa, memory, "console", question, asked_at=datetime.now(UTC))
     a = reply.answer
     log.debug(
         "answered in %.1f ms confidence=%s",

@@ -91,3 +91,29 @@ def test_bad_settings_and_dates_are_reported(
         run("search", "x", "--since", "April")
     assert exc.value.code == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_ask_explain_shows_the_trace_of_the_printed_answer(env: Settings) -> None:
+    """`ask --explain` explains the very answer it printed, from the trace the engine kept
+    while answering: its top sentence is the quote, its confidence the answer's."""
+    from datetime import date
+
+    from retrieval.answer.qa import QA
+    from retrieval.dates import asked_on
+
+    question = "When did NATO reopen talks with Russia?"
+    answer = QA.open(env).answer(question, asked_at=asked_on(date(2016, 4, 22)), explain=True)
+    assert answer.trace is not None and answer.text is not None
+    top = int(answer.trace.scores.argmax())
+    assert answer.trace.candidates[top].text in answer.text
+    assert answer.trace.features.shape[0] == len(answer.trace.candidates)
+    assert QA.open(env).answer(question).trace is None  # kept only when asked for
+
+    code, out = run("ask", question, "--explain", "--date", "2016-04-22")
+    assert code == 0
+    printed, explained = out.split("--- explain (")
+    assert "NATO reopens informal talks with Russia" in printed
+    assert f"confidence {answer.confidence:.3f}" in explained
+    sentences = explained.split("sentences (")[1].splitlines()[1:]
+    assert "NATO reopens informal talks with Russia" in sentences[0]
+    assert "period:" not in explained and "answer type: when" in explained

@@ -21,7 +21,7 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from bot.answering import APOLOGY, answer_question
+from bot.answering import APOLOGY, reply
 from retrieval.answer.qa import QA
 from retrieval.answer.render import format_answer
 from retrieval.encoder.base import Encoder
@@ -120,8 +120,8 @@ def test_two_bot_processes_share_one_milvus_index(
     milvus.kill()
     milvus.wait()
     started = time.monotonic()
-    reply = answer_question(qa, NEW_QUESTION)
-    assert reply.failed and reply.text == APOLOGY and time.monotonic() - started < 15
+    sent = reply(qa, NEW_QUESTION)
+    assert sent.failed and sent.text == APOLOGY and time.monotonic() - started < 15
     with pytest.raises(StoreUnreachableError, match=r"cannot reach Milvus at http://127\.0\.0\.1"):
         qa.answer(NEW_QUESTION)
     assert not IndexWatcher(qa).poll() and qa.version == report.version

@@ -14,6 +14,7 @@ from retrieval.answer.render import (
     escape_markdown,
     format_answer,
     format_help,
+    wants_help,
 )
 
 QUOTE = "NATO has reopened informal talks with Russia for the first time in nearly two years."
@@ -245,3 +246,12 @@ def test_help_explains_mention_and_slash_command() -> None:
     text = format_help()
     assert "/ask" in text and "Mention" in text
     assert len(text) <= 2000
+
+
+def test_help_requests_are_told_from_questions() -> None:
+    """A bare mention, help, ? or /help (any case, any spacing) asks for help; a question
+    that mentions help does not."""
+    for text in ("", "  ", "help", " HELP ", "?", "/help"):
+        assert wants_help(text), text
+    for text in ("help me find the NATO story", "who needs help?", "??"):
+        assert not wants_help(text), text

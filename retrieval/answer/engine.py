@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import numpy as np
@@ -56,6 +56,21 @@ class Answer:
     span: tuple[int, int] | None = None
     date: str | None = None  # the date of the quoted document
     answer_type: str = ""  # what the question asks for: "when", "who", "how_many", ...
+    trace: Trace | None = field(default=None, repr=False, compare=False)  # when asked for
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """How an answer came about, kept when asked for (``ask --explain`` prints it): the
+    question's reading, the passages, and every candidate sentence with its feature row
+    and ranker score (rows of ``features`` follow :data:`~.features.FEATURES`)."""
+
+    info: QuestionInfo
+    hits: tuple[Hit, ...]
+    candidates: tuple[Candidate, ...]
+    features: np.ndarray  # one row per candidate
+    scores: np.ndarray  # the ranker's score of each candidate
+    threshold: float
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -271,7 +286,7 @@ def gather(
     return Gathered(info, asked, qvec, hits, cands)
 
 
-def answer_question(
+def answer(
     retriever: Retriever,
     ranker: Ranker,
     question: str,
@@ -283,25 +298,30 @@ def answer_question(
     allowed: np.ndarray | None = None,
     prefer: np.ndarray | None = None,
     prefer_weight: float = 0.0,
+    explain: bool = False,
 ) -> Answer:
     """Quote the corpus sentence most likely to answer ``question``, or abstain below
     ``threshold`` with the nearest sources. ``allowed`` (a flag per chunk) limits the
     chunks searched, as benchmarks do to ask a question of a corpus without its answer;
     ``prefer`` and ``prefer_weight`` favour some chunks, as a conversation does its
-    stories (see :meth:`Retriever.search`)."""
+    stories (see :meth:`Retriever.search`). ``explain`` keeps the :class:`Trace`."""
     g = gather(
         retriever, question, asked_at=asked_at, since=since, until=until, allowed=allowed,
         prefer=prefer, prefer_weight=prefer_weight,
     )  # fmt: skip
     hits, cands = g.hits, g.candidates
     passages = tuple(Passage(h.doc_id, h.chunk_id, h.score) for h in hits)
-    if not cands:
-        return Answer(question, None, _sources(hits, 3), 0.0, True, passages)
-    features = featurize(g.info, g.qvec, retriever.lexical, cands)
-    scores = ranker.scores(features)
-    confidence = ranker.confidence(scores, features)
-    if confidence < threshold:
-        return Answer(question, None, _sources(hits, 3), confidence, True, passages)
+    if cands:
+        features = featurize(g.info, g.qvec, retriever.lexical, cands)
+        scores = ranker.scores(features)
+        confidence = ranker.confidence(scores, features)
+    else:
+        features, scores, confidence = np.zeros((0, 0)), np.zeros(0), 0.0
+    trace = (
+        Trace(g.info, tuple(hits), tuple(cands), features, scores, threshold) if explain else None
+    )
+    if not cands or confidence < threshold:
+        return Answer(question, None, _sources(hits, 3), confidence, True, passages, trace=trace)
     best_i, partner_i = pick(scores, cands, ranker.neighbour_margin)
     best = cands[best_i]
     partner = cands[partner_i] if partner_i is not None else None
@@ -317,4 +337,5 @@ def answer_question(
         span=_span(g.info, text, offset, best.end - best.start),
         date=best.hit.date,
         answer_type=g.info.wh,
+        trace=trace,
     )

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import numpy as np
 
-from retrieval.answer.engine import Answer, answer_question, check_question
+from retrieval.answer.engine import Answer, answer, check_question
 from retrieval.answer.ranker import RANKER_PATH, Ranker
 from retrieval.encoder.base import Encoder
 from retrieval.encoder.factory import load_encoder, serves
@@ -84,10 +84,12 @@ class QA:
         self, question: str, *, asked_at: datetime | None = None, since: str | None = None,
         until: str | None = None, prefer_docs: Sequence[str] = (), prefer_weight: float = 0.0,
         only_docs: Sequence[str] | None = None, retriever: Retriever | None = None,
+        explain: bool = False,
     ) -> Answer:  # fmt: skip
         """Answer ``question``. ``prefer_docs`` get ``prefer_weight`` added to their passages'
         scores (a conversation's stories); ``only_docs`` limits the search to those
-        documents; ``retriever`` pins the index version (several calls for one turn)."""
+        documents; ``retriever`` pins the index version (several calls for one turn);
+        ``explain`` keeps the answer's trace (``Answer.trace``)."""
         q = check_question(question, self.settings.max_question_chars)
         retriever = retriever or self._retriever  # one version for the whole question
         prefer = retriever.doc_positions(prefer_docs) if prefer_docs and prefer_weight else None
@@ -95,10 +97,10 @@ class QA:
         if only_docs is not None:
             allowed = np.zeros(len(retriever.index), dtype=bool)
             allowed[retriever.doc_positions(only_docs)] = True
-        return answer_question(
+        return answer(
             retriever, self.ranker, q, threshold=self.threshold, asked_at=asked_at,
             since=since, until=until, allowed=allowed, prefer=prefer,
-            prefer_weight=prefer_weight,
+            prefer_weight=prefer_weight, explain=explain,
         )  # fmt: skip
 
     def warmup(self) -> None:

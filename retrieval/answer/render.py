@@ -261,6 +261,15 @@ def format_answer(answer: Answer, *, limit: int = DISCORD_LIMIT) -> str:
     return _hard_cut(render(0, 0), limit)  # pragma: no cover - loop always returns
 
 
+_HELP_REQUESTS = frozenset({"", "help", "?", "/help"})
+
+
+def wants_help(text: str) -> bool:
+    """Does ``text`` ask how to ask (a bare mention, "help", "?", "/help") rather than
+    ask a question? The one rule for the bot and the console."""
+    return " ".join(text.split()).lower() in _HELP_REQUESTS
+
+
 def format_help() -> str:
     """How to ask, shown for ``/help`` and for a mention without a question."""
     return "\n".join(

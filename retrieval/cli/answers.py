@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -85,7 +84,9 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     if args.after:
         return ask_in_conversation(qa, args, asked, out)
     started = time.perf_counter()
-    answer = qa.answer(args.question, asked_at=asked, since=args.since, until=args.until)
+    answer = qa.answer(
+        args.question, asked_at=asked, since=args.since, until=args.until, explain=args.explain
+    )
     elapsed = (time.perf_counter() - started) * 1000
     if args.json:
         out.write(json.dumps(answer_json(answer), ensure_ascii=False) + "\n")
@@ -93,7 +94,7 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     out.write(format_answer(answer) + "\n")
     if args.explain:
         out.write("\n--- context ---\nturn 1: question\nfirst turn: no context\n")
-        out.write(explain(qa, args.question, asked, args.since, args.until, elapsed))
+        out.write(explain(answer, elapsed))
     return 0
 
 
@@ -116,7 +117,8 @@ def ask_in_conversation(qa: Any, args: argparse.Namespace, asked: datetime, out:
         turns.append(respond(qa, turns, earlier, asked_at=asked, since=args.since,
                              until=args.until))  # fmt: skip
     started = time.perf_counter()
-    turn = respond(qa, turns, args.question, asked_at=asked, since=args.since, until=args.until)
+    turn = respond(qa, turns, args.question, asked_at=asked, since=args.since, until=args.until,
+                   explain=args.explain)  # fmt: skip
     elapsed = (time.perf_counter() - started) * 1000
     if args.json:
         out.write(json.dumps(turn_json(turn), ensure_ascii=False) + "\n")
@@ -124,10 +126,8 @@ def ask_in_conversation(qa: Any, args: argparse.Namespace, asked: datetime, out:
     out.write(format_turn(turn) + "\n")
     if args.explain:
         out.write("\n--- context ---\n" + turn.explain() + "\n")
-        if turn.kind in ("question", "follow-up"):
-            prefer = turn.uses and turns[-1].doc_ids if turn.kind == "follow-up" else ()
-            out.write(explain(qa, turn.understood, asked, args.since, args.until, elapsed,
-                              prefer_docs=prefer or ()))  # fmt: skip
+        if turn.answer is not None:
+            out.write(explain(turn.answer, elapsed))
     return 0
 
 
@@ -176,35 +176,31 @@ def ask_batch(qa: Any, args: argparse.Namespace, out: TextIO) -> int:
     return 1 if failed else 0
 
 
-def explain(qa: Any, question: str, asked: datetime, since: str | None, until: str | None,
-            elapsed_ms: float, prefer_docs: Sequence[str] = ()) -> str:  # fmt: skip
-    """The passages and the best-scored sentences behind an answer (``prefer_docs``: the
-    stories a follow-up preferred)."""
-    from retrieval.answer.engine import gather
-    from retrieval.answer.features import FEATURES, featurize
-    from retrieval.converse.respond import PREFER_WEIGHT
+def explain(answer: Answer, elapsed_ms: float) -> str:
+    """The passages and the best-scored sentences behind ``answer``, from the trace the
+    engine kept while answering: what was printed is what is explained, nothing is
+    computed again."""
+    from retrieval.answer.features import FEATURES
 
-    prefer = qa.retriever.doc_positions(prefer_docs) if prefer_docs else None
-    g = gather(qa.retriever, question, asked_at=asked, since=since, until=until, prefer=prefer,
-               prefer_weight=PREFER_WEIGHT if prefer_docs else 0.0)  # fmt: skip
-    lines = [f"\n--- explain ({elapsed_ms:.0f} ms) ---", f"answer type: {g.info.wh}"]
-    if g.info.period:
-        p = g.info.period
+    t = answer.trace
+    if t is None:
+        return ""
+    lines = [f"\n--- explain ({elapsed_ms:.0f} ms) ---", f"answer type: {t.info.wh}"]
+    if t.info.period:
+        p = t.info.period
         lines.append(f"period: {p.since} .. {p.until} (from {p.phrase!r})")
     lines.append("passages (fused rank, dense cosine, BM25):")
-    for h in g.hits:
+    for h in t.hits:
         lines.append(f"  {h.rank:2d}. {h.score:.4f} {h.dense:.3f} {h.lexical:6.2f}  "
                      f"{h.title[:60]} ({h.date or 'undated'}) [{h.doc_id}]")  # fmt: skip
-    if g.candidates:
-        x = featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates)
-        p = qa.ranker.scores(x)
-        conf = qa.ranker.confidence(p, x)
-        lines.append(f"sentences (ranker score; confidence {conf:.3f}, "
-                     f"threshold {qa.threshold:.3f}):")  # fmt: skip
+    if t.candidates:
+        x, s = t.features, t.scores
+        lines.append(f"sentences (ranker score; confidence {answer.confidence:.3f}, "
+                     f"threshold {t.threshold:.3f}):")  # fmt: skip
         cos, ov = FEATURES.index("s_cos"), FEATURES.index("overlap")
-        for i in sorted(range(len(p)), key=lambda i: -p[i])[:8]:
-            c = g.candidates[i]
-            lines.append(f"  {p[i]:.3f} cos {x[i, cos]:.2f} overlap {x[i, ov]:.2f} "
+        for i in sorted(range(len(s)), key=lambda i: -s[i])[:8]:
+            c = t.candidates[i]
+            lines.append(f"  {s[i]:.3f} cos {x[i, cos]:.2f} overlap {x[i, ov]:.2f} "
                          f"#{c.hit.rank}: {c.text[:110]}")  # fmt: skip
     return "\n".join(lines) + "\n"
 

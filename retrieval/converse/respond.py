@@ -77,9 +77,10 @@ def respond(
     until: str | None = None,
     number: int | None = None,
     prefer_weight: float = PREFER_WEIGHT,
+    explain: bool = False,
 ) -> Turn:
     """The next turn after ``history`` (oldest first): raises BadQuestionError for an empty
-    or overlong question, like :meth:`QA.answer`."""
+    or overlong question, like :meth:`QA.answer`. ``explain`` keeps the answer's trace."""
     q = check_question(question, qa.settings.max_question_chars)
     number = number or (history[-1].number + 1 if history else 1)
     retriever = qa.retriever  # one index version for the whole turn
@@ -87,7 +88,9 @@ def respond(
     if source is None:
         if resolve.classify(q).request:  # "more" with nothing before it
             return Turn(number, q, q, resolve.classify(q).kind, None, note=NO_TURN)
-        return _alone(qa, retriever, q, number, asked_at, since, until, switched=False)
+        return _alone(
+            qa, retriever, q, number, asked_at, since, until, switched=False, explain=explain
+        )
     assert source.answer is not None
     reading = resolve.classify(q, _last_words(source))
     if reading.request:
@@ -96,9 +99,10 @@ def respond(
         reading.kind == "pronoun" and not _known(retriever, source, reading.own_names)
     ):
         return _follow_up(
-            qa, retriever, reading, q, number, source, asked_at, since, until, prefer_weight
-        )
-    return _alone(qa, retriever, q, number, asked_at, since, until, switched=True)
+            qa, retriever, reading, q, number, source, asked_at, since, until, prefer_weight,
+            explain,
+        )  # fmt: skip
+    return _alone(qa, retriever, q, number, asked_at, since, until, switched=True, explain=explain)
 
 
 def converse(
@@ -167,9 +171,11 @@ def _facts(answer: Answer, question: str, inherit: Turn | None) -> dict[str, obj
 
 def _alone(
     qa: QA, retriever: Retriever, q: str, number: int, asked_at: datetime | None,
-    since: str | None, until: str | None, *, switched: bool,
+    since: str | None, until: str | None, *, switched: bool, explain: bool = False,
 ) -> Turn:  # fmt: skip
-    answer = qa.answer(q, asked_at=asked_at, since=since, until=until, retriever=retriever)
+    answer = qa.answer(
+        q, asked_at=asked_at, since=since, until=until, retriever=retriever, explain=explain
+    )
     period = analyse(q, asked_at).period
     return Turn(
         number, q, q, "question", answer, period=period, switched=switched,
@@ -180,6 +186,7 @@ def _alone(
 def _follow_up(
     qa: QA, retriever: Retriever, reading: Reading, q: str, number: int, source: Turn,
     asked_at: datetime | None, since: str | None, until: str | None, prefer_weight: float,
+    explain: bool = False,
 ) -> Turn:  # fmt: skip
     uses: list[ContextUse] = []
     previous = source.understood
@@ -206,7 +213,7 @@ def _follow_up(
         uses.append(ContextUse(source.number, "period", _period_text(period)))
     answer = qa.answer(
         understood, asked_at=asked_at, since=since, until=until, prefer_docs=source.doc_ids,
-        prefer_weight=prefer_weight, retriever=retriever,
+        prefer_weight=prefer_weight, retriever=retriever, explain=explain,
     )  # fmt: skip
     if answer.abstained:
         # The context did not help: if the question finds an answer alone, that is it.
