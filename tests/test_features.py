@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from retrieval.answer.engine import gather
-from retrieval.answer.features import FEATURES, featurize
+from retrieval.answer.features import FEATURES, NEAR_COS, featurize
 from retrieval.answer.qa import QA
 from retrieval.answer.ranker import RANKER_PATH, Ranker
 from retrieval.errors import ConfigError
@@ -60,3 +60,33 @@ def test_ranker_file_with_missing_feature_is_refused(tmp_path: Path) -> None:
 def test_shipped_ranker_loads() -> None:
     """The committed ranker file matches today's features."""
     assert Ranker.load(RANKER_PATH).w1.shape[1] == len(FEATURES)
+
+
+def test_date_and_period_columns(qa: QA) -> None:
+    """A "when" question with a period: every dated candidate counts as dated for "when",
+    in_period marks exactly the candidates dated inside the period, and ages count in days
+    (log-scaled) from the newest story among the candidates close to the best one."""
+    from datetime import date
+
+    from retrieval.dates import asked_on
+
+    g = gather(
+        qa.retriever,
+        "When did NATO talk to Russia in April 2016?",
+        asked_at=asked_on(date(2017, 1, 1)),
+    )
+    assert g.info.period is not None and g.info.wh == "when"
+    x = featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates)
+    col = {name: x[:, i] for i, name in enumerate(FEATURES)}
+    dates = [c.hit.date or "" for c in g.candidates]
+    in_april = ["2016-04-01" <= d <= "2016-04-30" for d in dates]
+    assert any(in_april)
+    assert list(col["in_period"] == 1) == in_april
+    assert list(col["undated"] == 1) == [not d for d in dates]
+    assert all(col["when_date"][i] == 1 for i, d in enumerate(dates) if d)
+    # Ages count from the newest story among candidates about as close as the best one.
+    s_cos = col["s_cos"]
+    newest = max(d for d, s in zip(dates, s_cos, strict=True) if d and s >= s_cos.max() - NEAR_COS)
+    for i, d in enumerate(dates):
+        days = max((date.fromisoformat(newest) - date.fromisoformat(d)).days, 0) if d else 0
+        assert np.isclose(col["log_days_older"][i], np.log1p(days) / 8, atol=1e-6), d

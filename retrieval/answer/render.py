@@ -247,18 +247,19 @@ def format_answer(answer: Answer, *, limit: int = DISCORD_LIMIT) -> str:
         out = render(full, n)
         if len(out) <= limit:
             return out
-    for n in (min(1, len(sources)), 0):
-        if len(render(min(full, _MIN_QUOTE), n)) <= limit or n == 0:
-            # Longest quote that fits: rendered length grows with ``keep``.
-            lo, hi = 0, full
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                if len(render(mid, n)) <= limit:
-                    lo = mid
-                else:
-                    hi = mid - 1
-            return _hard_cut(render(lo, n), limit)
-    return _hard_cut(render(0, 0), limit)  # pragma: no cover - loop always returns
+    # One source if a short quote still fits beside it, else none.
+    n = min(1, len(sources))
+    if n and len(render(min(full, _MIN_QUOTE), n)) > limit:
+        n = 0
+    # Longest quote that fits: rendered length grows with ``keep``.
+    lo, hi = 0, full
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(render(mid, n)) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return _hard_cut(render(lo, n), limit)
 
 
 _HELP_REQUESTS = frozenset({"", "help", "?", "/help"})

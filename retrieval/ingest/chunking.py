@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import tiktoken
@@ -128,12 +128,6 @@ def chunk_document(
             back += pieces[k][2]
         i = k
     return chunks
-
-
-def chunk_documents(
-    docs: Iterable[Document], enc: tiktoken.Encoding, max_tokens: int, overlap: int
-) -> list[Chunk]:
-    return [c for d in docs for c in chunk_document(d, enc, max_tokens, overlap)]
 
 
 def title_prefix(title: str, chunk_text: str) -> str:
