@@ -16,6 +16,13 @@ and prints, in one run, hit rates (a gold answer string inside the quoted answer
 and the latency a conversation adds to a follow-up: each follow-up is answered alone and
 in conversation back to back, and the p50 of the paired differences is reported.
 
+--synthetic N: instead of the conv dev set, N conversations built the same way from the
+squad dev questions that the conv set does not use (its reading rules were written while
+reading the conv set's misses; these questions were never read): a question naming the
+story's subject (its title, or the title's last word: "Tesla"), then another of the same
+story with that name replaced by "it", "its" or "there"; a third of them are topic
+switches (a question of another story). Scored the same way.
+
 --tune W1,W2,...: the weight given to the earlier turn's stories is learnt by two-fold
 cross-validation over conversations: each half is scored with the weight that did best
 on the other half, so no figure comes from a weight chosen on its own questions.
@@ -25,6 +32,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
+import re
 import statistics
 import sys
 import tempfile
@@ -65,6 +74,59 @@ def read_conversations(path: Path) -> list[Conv]:
         if len(turns) == 2:
             out.append(Conv(cid, str(turns[1]["kind"]), turns[0], turns[1]))
     return out
+
+
+def synthetic_conversations(n: int, seed: int = 7) -> list[Conv]:
+    """Two-turn conversations from squad dev questions the conv set leaves out."""
+    conv = [json.loads(x) for x in (EVAL / "conv" / "questions-dev.jsonl").open(encoding="utf-8")]
+    used = {r["question"] for r in conv} | {r.get("original") for r in conv}
+    titles = {}
+    for line in (EVAL / "squad" / "corpus.jsonl").open(encoding="utf-8"):
+        doc = json.loads(line)
+        titles[doc["id"]] = re.sub(r"\s*\(.*\)", "", doc["title"])
+    by_doc: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for line in (EVAL / "squad" / "questions-dev.jsonl").open(encoding="utf-8"):
+        row = json.loads(line)
+        if row["question"] not in used:
+            by_doc[str(row["doc_id"])].append(row)
+    rng = random.Random(seed)
+
+    def naming(row: dict[str, object], title: str) -> re.Match[str] | None:
+        forms = [title] + ([title.split()[-1]] if len(title.split()) > 1 else [])
+        for form in forms:
+            if m := re.search(rf"\b{re.escape(form)}\b(['’]s)?", str(row["question"])):
+                return m
+        return None
+
+    follow, pool = [], []
+    for doc, rows in sorted(by_doc.items()):
+        named = [r for r in rows if naming(r, titles[doc])]
+        rng.shuffle(named)
+        pool.extend(rows)
+        for a, b in zip(named[0::2], named[1::2], strict=False):
+            m = naming(b, titles[doc])
+            assert m is not None
+            text = str(b["question"])
+            before, after = text[: m.start()].rstrip(), text[m.end() :]
+            if m.group(1):
+                pronoun = "its"
+            elif re.search(r"\b(?:in|at)$", before, re.I):
+                before, pronoun = before[:-2].rstrip(), "there"
+            else:
+                before, pronoun = re.sub(r"\bthe$", "", before, flags=re.I).rstrip(), "it"
+            second = (
+                f"{before} {pronoun}{after}".strip() if before else pronoun.capitalize() + after
+            )
+            b2 = dict(b, question=second, original=text)
+            follow.append(Conv(f"s{len(follow)}", "follow-up", a, b2))
+    rng.shuffle(follow)
+    follow = follow[: n - n // 3]
+    switches = []
+    while len(switches) < n // 3:
+        a, b = rng.sample(pool, 2)
+        if a["doc_id"] != b["doc_id"]:
+            switches.append(Conv(f"t{len(switches)}", "switch", a, b))
+    return follow + switches
 
 
 def ensure_index(index_dir: Path) -> None:
@@ -114,13 +176,20 @@ def main() -> int:
     parser.add_argument("--index", type=Path, default=REPO / "var" / "conv-index")
     parser.add_argument("--limit", type=int, help="first N conversations")
     parser.add_argument("--tune", help="comma-separated story weights to cross-validate")
+    parser.add_argument("--synthetic", type=int, metavar="N",
+                        help="N conversations of squad dev questions not in conv")  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     ensure_index(args.index)
     qa = QA.open(replace(load_settings(env_file=None), index_dir=args.index))
     qa.warmup()
-    convs = read_conversations(EVAL / "conv" / "questions-dev.jsonl")[: args.limit]
+    if args.synthetic:
+        convs = synthetic_conversations(args.synthetic)[: args.limit]
+        name = "synthetic from unused squad dev questions"
+    else:
+        convs = read_conversations(EVAL / "conv" / "questions-dev.jsonl")[: args.limit]
+        name = "conversations dev"
     follow = [c for c in convs if c.kind == "follow-up"]
     switch = [c for c in convs if c.kind == "switch"]
 
@@ -183,7 +252,7 @@ def main() -> int:
             results[f"weight_{w:g}_switch"] = pct([by_weight[w][c.cid] for c in switch])
 
     r = results
-    print(f"\n== conversations dev: {r['conversations']} ({r['follow_ups']} follow-ups, "
+    print(f"\n== {name}: {r['conversations']} ({r['follow_ups']} follow-ups, "
           f"{r['switches']} topic switches); story weight {r['story_weight']} ==")  # fmt: skip
     print(f"first turns        alone {r['first_alone']:5.1f}   in conversation "
           f"{r['first_in_conversation']:5.1f}   identical answers "
