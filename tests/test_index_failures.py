@@ -102,6 +102,19 @@ def test_current_that_is_a_folder(
     assert sorted(p.name for p in (index_copy.index_dir / "versions").iterdir()) == before
 
 
+def test_versions_that_is_a_file(index_copy: Settings, model: Encoder) -> None:
+    """A file where the versions folder should be: one line naming it; CURRENT unchanged."""
+    before = current_version(index_copy.index_dir)
+    versions = index_copy.index_dir / "versions"
+    shutil.rmtree(versions)
+    versions.write_text("in the way")
+    with pytest.raises(IndexWriteError, match="versions") as err:
+        build_index(index_copy, encoder=model, full=True)
+    assert "\n" not in str(err.value)
+    assert current_version(index_copy.index_dir) == before
+    assert versions.read_text() == "in the way"
+
+
 @contextlib.contextmanager
 def file_size_limit() -> Iterator[None]:
     """Writes past 4 KiB fail with EFBIG, as on a full disk (SIGXFSZ ignored so the write

@@ -168,6 +168,8 @@ def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
         why = "it is not a folder"
     else:
         why = exc.strerror or str(exc)
+        if exc.filename and Path(exc.filename) != index_dir:  # which file, if not the folder
+            why += f" ({exc.filename})"
     return IndexWriteError(f"cannot write the index at {index_dir}: {why}")
 
 
