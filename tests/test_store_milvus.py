@@ -17,6 +17,7 @@ pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
 from retrieval.answer.qa import QA
+from retrieval.converse import respond
 from retrieval.encoder.base import Encoder
 from retrieval.errors import (
     ConfigError,
@@ -68,6 +69,23 @@ def test_milvus_answers_equal_faiss(
         assert got.confidence == pytest.approx(want.confidence, abs=1e-4)
         assert [p.chunk_id for p in got.passages] == [p.chunk_id for p in want.passages]
     assert "Grushko" in (milvus_qa.answer(OLD_QUESTIONS[1]).text or "")
+    # A conversation's stories are found by document on either store.
+    docs = list(faiss_qa.retriever.index.docs)[:2]
+    assert len(faiss_qa.retriever.doc_positions(docs)) >= 2
+    assert list(milvus_qa.retriever.doc_positions(docs)) == list(
+        faiss_qa.retriever.doc_positions(docs)
+    )
+    first = [
+        respond(qa, [], "When did NATO announce the council meeting?")
+        for qa in (milvus_qa, faiss_qa)
+    ]
+    turns = [
+        respond(qa, [t], "Where will it be held?")
+        for qa, t in zip((milvus_qa, faiss_qa), first, strict=True)
+    ]
+    assert turns[0].understood == turns[1].understood and turns[0].kind == "follow-up"
+    assert turns[0].answer is not None and turns[1].answer is not None
+    assert turns[0].answer.text == turns[1].answer.text
     # A period filter runs in Milvus and keeps only that period's (or undated) chunks.
     hits = milvus_qa.search(OLD_QUESTIONS[0], 10, since="2016-04-20", until="2016-04-20")
     assert hits and all(h.date in (None, "2016-04-20") for h in hits)

@@ -68,8 +68,8 @@ class Retriever:
         rows = self._doc_rows
         if rows is None:
             rows = {}
-            for pos, chunk in enumerate(self.index.all_chunks()):
-                rows.setdefault(chunk.doc_id, []).append(pos)
+            for pos, doc_id in enumerate(self.index.chunk_doc_ids()):
+                rows.setdefault(doc_id, []).append(pos)
             self._doc_rows = rows
         out = [p for d in dict.fromkeys(doc_ids) for p in rows.get(d, ())]
         return np.asarray(out, dtype=np.int64)

@@ -163,6 +163,10 @@ class SearchIndex(Protocol):
         """Every chunk in position order (what a rebuild reuses)."""
         ...
 
+    def chunk_doc_ids(self) -> Sequence[str]:
+        """Every chunk's document id, by position (the chunks of a conversation's stories)."""
+        ...
+
 
 class Store(Protocol):
     """Versions of the index in one place (a folder, a database)."""

@@ -122,6 +122,9 @@ class Index:
     def all_chunks(self) -> Sequence[Chunk]:
         return self.chunks
 
+    def chunk_doc_ids(self) -> Sequence[str]:
+        return [c.doc_id for c in self.chunks]
+
 
 def make_faiss_index(vectors: np.ndarray, index_type: str) -> faiss.Index:
     """Inner product over unit vectors is cosine similarity: exact (``flat``) or

@@ -172,6 +172,13 @@ class MilvusIndex:
         got = self._get(self._sentences, "row", rows, ["vector"])
         return _matrix([r["vector"] for r in got], self._manifest.dimension)
 
+    def chunk_doc_ids(self) -> Sequence[str]:
+        # Two short fields, not the texts: the first follow-up after a load reads these.
+        with self._errors("reading chunk documents"):
+            rows = query_all(self._client, self._chunks, ["pos", "doc_id"])
+        rows.sort(key=lambda r: r["pos"])
+        return [str(r["doc_id"]) for r in rows]
+
     def all_chunks(self) -> Sequence[Chunk]:
         with self._errors("reading chunks"):
             rows = query_all(self._client, self._chunks, ["pos", *CHUNK_FIELDS])
