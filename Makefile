@@ -20,7 +20,7 @@ lint: setup
 test: lint  ## lint, type-check and run the test suite
 	$(PY) -m pytest -q
 
-bench: setup  ## answer quality and latency, conversations, encoders, indexing, reindexing, scale, stores, bot latency
+bench: setup  ## answer quality and latency, conversations, encoders, indexing, reindexing, scale, stores, Ray build, bot latency
 	$(PY) bench/answers.py
 	$(PY) bench/conversations.py
 	$(PY) bench/conversations.py --synthetic 450
@@ -29,6 +29,7 @@ bench: setup  ## answer quality and latency, conversations, encoders, indexing, 
 	$(PY) bench/reindex.py
 	$(PY) bench/scale.py
 	$(PY) bench/stores.py --limit 500
+	$(PY) bench/ray_build.py --docs 100
 	$(PY) bench/bot_latency.py
 
 clean:

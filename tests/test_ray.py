@@ -7,11 +7,13 @@ import io
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from retrieval.answer.qa import QA
 from retrieval.cli.main import main
 from retrieval.errors import IndexMissingError
 from retrieval.index.build import build_index
@@ -21,6 +23,8 @@ from retrieval.store.factory import open_store
 REPO = Path(__file__).resolve().parents[1]
 MODEL_CACHE = REPO / "var" / "models"  # as in conftest: exported ONNX files kept between runs
 CORPUS = REPO / "tests" / "data" / "corpus"
+# Questions the small corpus answers (not abstentions), so that equal answers mean something.
+QUESTIONS = ("How long is the Kestrel Bridge?", "How many farms did the heavy rain flood?")
 
 
 def _index(argv: list[str]) -> tuple[int, str]:
@@ -84,7 +88,8 @@ def _start_local_ray(ray, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ign
 def test_ray_build_equals_local_build(
     env: None, tmp_path: Path, model, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    """Embedding on a local 2-CPU Ray writes the vectors and manifest of a local build."""
+    """Embedding on a local 2-CPU Ray writes the vectors and manifest of a local build,
+    and the two indexes give the same answers."""
     ray = pytest.importorskip("ray")
     before = signal.getsignal(signal.SIGTERM)  # ray.init installs its own handler
     try:
@@ -112,6 +117,10 @@ def test_ray_build_equals_local_build(
     sa = a.sentence_vectors_at(list(range(n_sent)))
     sb = b.sentence_vectors_at(list(range(n_sent)))
     assert sa.shape == sb.shape and np.abs(sa - sb).max() < 1e-4
+    qa_local, qa_ray = QA.open(local), QA.open(replace(local, index_dir=tmp_path / "ray"))
+    for question in QUESTIONS:
+        x, y = qa_local.answer(question), qa_ray.answer(question)
+        assert x.text and (x.text, x.sources) == (y.text, y.sources), question
 
 
 def test_ray_missing_says_install_the_extra(tmp_path: Path) -> None:
