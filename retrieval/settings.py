@@ -141,6 +141,8 @@ def read_env(
     with one of ``prefixes`` that are not ``known`` are warned about, naming the closest
     known key."""
     merged: dict[str, str] = {}
+    if env_file is not None and env_file.exists() and not env_file.is_file():
+        raise ConfigError(f"settings file {env_file} is not a file")
     if env_file is not None and env_file.is_file():
         try:
             values = dotenv_values(env_file)

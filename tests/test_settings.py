@@ -134,6 +134,15 @@ def test_unreadable_env_file_is_one_line(tmp_path: Path) -> None:
         load_settings({}, env_file=env_file)
 
 
+def test_env_file_that_is_a_folder_is_one_line(tmp_path: Path) -> None:
+    """``--env-file`` naming a folder is refused, not read as an empty file."""
+    with pytest.raises(ConfigError, match=r"settings file .* is not a file$"):
+        load_settings({}, env_file=tmp_path)
+    with pytest.raises(ConfigError, match=r"is not a file$"):
+        load_bot_settings({}, env_file=tmp_path)
+    assert load_settings({}, env_file=tmp_path / "missing.env").top_k > 0  # absent is fine
+
+
 def test_entry_points_refuse_bad_settings_in_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
