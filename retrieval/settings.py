@@ -141,7 +141,8 @@ def read_env(
     with one of ``prefixes`` that are not ``known`` are warned about, naming the closest
     known key."""
     merged: dict[str, str] = {}
-    if env_file is not None and env_file.exists() and not env_file.is_file():
+    # A folder is refused; /dev/null (a device, not a regular file) reads as empty.
+    if env_file is not None and env_file.is_dir():
         raise ConfigError(f"settings file {env_file} is not a file")
     if env_file is not None and env_file.is_file():
         try:
