@@ -211,3 +211,18 @@ def test_related_items_are_answered_from_their_own_date(default_qa: QA) -> None:
     before = default_qa.answer(question, asked_at=datetime(2016, 4, 21, tzinfo=UTC))
     assert "Eight hundred" not in (before.text or "")
     assert all(s.date is None or s.date <= "2016-04-21" for s in before.sources)
+
+
+def test_json_answer_carries_the_span(
+    default_index: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ask --json` gives the bold span: the name asked for, not the other name quoted."""
+    monkeypatch.setenv("NEWSQA_INDEX_DIR", str(default_index.index_dir))
+    out = io.StringIO()
+    code = main(
+        ["--env-file", "/nonexistent", "ask", "Who is Moscow's envoy to NATO?", "--json"],
+        out=out,
+    )
+    assert code == 0
+    row = json.loads(out.getvalue())
+    assert "Stoltenberg" in row["answer"] and row["span"] == "Alexander Grushko"

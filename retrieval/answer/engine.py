@@ -12,7 +12,7 @@ import numpy as np
 from retrieval.answer.features import _PRONOUN_START, Candidate, candidates, featurize
 from retrieval.answer.question import QuestionInfo, analyse
 from retrieval.answer.ranker import Ranker
-from retrieval.dates import DATE_PHRASE
+from retrieval.answer.span import answer_span
 from retrieval.errors import BadQuestionError
 from retrieval.ingest.textnorm import valid_text
 from retrieval.search.retriever import Hit, Retriever
@@ -164,74 +164,8 @@ def quote(best: Candidate, partner: Candidate | None) -> tuple[str, int]:
     return text, best.start - start
 
 
-def _span(info: QuestionInfo, text: str, offset: int, length: int) -> tuple[int, int] | None:
-    """Where the answer sits in the quote: a new name, number or date of the answer type."""
-    question_words = _words(info.text)
-    sentence = text[offset : offset + length]
-    pattern = {
-        "how_many": _NUMBER_PHRASE,
-        "when": DATE_PHRASE,
-    }.get(info.wh, _NAME_PHRASE if info.wh in ("who", "where", "what", "other") else None)
-    if pattern is None:
-        return None
-    first = next((i for i, ch in enumerate(sentence) if ch.isalnum()), 0)
-    for m in pattern.finditer(sentence):
-        found = m.group().strip()
-        if not found or _words(found) <= question_words or found in _NOT_NAMES:
-            continue
-        if m.start() <= first and " " not in found and info.wh not in ("how_many", "when"):
-            continue  # a capital that only starts the sentence
-        return offset + m.start(), offset + m.start() + len(found)
-    return None
-
-
-_NOT_NAMES = frozenset(
-    [
-        "A",
-        "An",
-        "The",
-        "This",
-        "That",
-        "These",
-        "Those",
-        "It",
-        "Its",
-        "He",
-        "She",
-        "His",
-        "Her",
-        "They",
-        "Their",
-        "We",
-        "Our",
-        "I",
-        "In",
-        "On",
-        "At",
-        "By",
-        "For",
-        "From",
-        "But",
-        "And",
-        "Or",
-        "If",
-        "As",
-        "After",
-        "Before",
-        "When",
-        "While",
-        "According",
-        "Mr",
-        "Mrs",
-        "Ms",
-        "Dr",
-    ]
-)
-_NAME_PHRASE = re.compile(r"(?:[A-Z][\w'’.-]*(?:\s+(?:of|de|the|and|von|van|al|bin)\s+|\s+)?)+")
-_NUMBER_PHRASE = re.compile(
-    r"(?:about |nearly |more than |over |some |up to )?[$€£]?\d[\d,.]*(?:\s?(?:%|percent|"
-    r"million|billion|thousand|trillion|people|years?|days?|hours?|minutes?))?"
-)
+def _shift(span: tuple[int, int] | None, offset: int) -> tuple[int, int] | None:
+    return (span[0] + offset, span[1] + offset) if span is not None else None
 
 
 @dataclass(frozen=True)
@@ -334,7 +268,7 @@ def answer(
         confidence=confidence,
         abstained=False,
         passages=passages,
-        span=_span(g.info, text, offset, best.end - best.start),
+        span=_shift(answer_span(g.info, best.text), offset),
         date=best.hit.date,
         answer_type=g.info.wh,
         trace=trace,

@@ -58,6 +58,10 @@ def answer_json(answer: Answer, qid: str | None = None) -> dict[str, Any]:
         "id": qid,
         "question": answer.question,
         "answer": None if answer.abstained else answer.text,
+        # The words of the answer that answer the question (bold in the reply), if any.
+        "span": answer.text[answer.span[0] : answer.span[1]]
+        if answer.text and answer.span and not answer.abstained
+        else None,
         "confidence": round(answer.confidence, 4),
         "date": answer.date,
         "sources": [

@@ -1,0 +1,176 @@
+"""The answer span: the words of a quoted sentence that answer the question, shown in bold.
+
+Candidates are phrases of the kind the question asks for (a name for "who", a number for
+"how many", a date for "when", a place for "where", a name for "which"/"what") that the
+question does not already contain. Of several, the one nearest the words the sentence
+shares with the question wins: in "said NATO chief Jens Stoltenberg, who will chair the
+talks with Moscow's envoy to NATO, Alexander Grushko", asked "Who is Moscow's envoy?",
+Grushko sits beside "envoy" and Stoltenberg does not.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+
+from retrieval.answer.question import QuestionInfo
+from retrieval.dates import DATE_PHRASE
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\S+", words))
+
+
+_NOT_NAMES = _word_set(
+    "A An The This That These Those It Its He She His Her They Their We Our I In On At By "
+    "For From But And Or If As After Before When While According Mr Mrs Ms Dr Meanwhile "
+    "However Also So Yet Then There Here What Who Which Where Why How Some Many"
+)
+_CONNECTORS = _word_set("of de the von van al bin da di del la le")
+_NAME = re.compile(r"[A-Z0-9][\w'’.&-]*")
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    "fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
+    "eighty|ninety|hundred|hundreds|thousand|thousands|dozen|dozens|million|millions"
+)
+_NUMBER_PHRASE = re.compile(
+    r"(?<![\w.])(?:(?:about|nearly|almost|more than|over|some|up to|at least|around) )?"
+    r"(?:[$€£]\s?)?(?:\d[\d,.]*\d|\d)(?:-\w+|bn|m|k)?"
+    r"(?:\s?(?:%|percent|per cent|million|billion|thousand|trillion|bn))?"
+    r"(?:\s+(?:votes?\s+)?to\s+\d[\d,.]*)?"
+    rf"|\b(?:(?:{_NUMBER_WORDS})(?:[\s-]+(?:{_NUMBER_WORDS}))*)\b",
+    re.I,
+)
+_PLACE_BEFORE = re.compile(
+    r"\b(?:in|at|near|from|to|into|across|outside|inside)\s+(?:the\s+)?$", re.I
+)
+# Questions whose answer is a quantity although they do not ask "how many".
+_QUANTITY = re.compile(
+    r"\bhow (?:heavy|strong|big|large|tall|long|far|old|much|high|deep|fast|powerful)\b|"
+    r"\b(?:what|which) (?:magnitude|vote|score|percentage|age|price|amount|size|margin)\b",
+    re.I,
+)
+_WORD = re.compile(r"\w+")
+_BY_BEFORE = re.compile(r"\bby\s+$", re.I)
+_REACH = 10  # words within which a question word counts as near
+_QUESTION_STOP = _word_set(
+    "a an the of in on at to for by with from and or is are was were be been did do does "
+    "what which who whom whose when where why how many much has have had that this it its "
+    "name s"
+)
+
+
+def _stem(word: str) -> str:
+    return word.lower()[:5]
+
+
+def _names(sentence: str) -> list[tuple[int, int]]:
+    """Runs of capitalised words (with "of", "de" ... inside), trimmed of function words."""
+    tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[\w'’.&-]+", sentence)]
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        if not _NAME.fullmatch(tokens[i][2]) or tokens[i][2].isdigit():
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(tokens):
+            nxt = tokens[j + 1][2]
+            gap = sentence[tokens[j][1] : tokens[j + 1][0]]
+            if gap.strip():  # punctuation between words ends a name
+                break
+            if _NAME.fullmatch(nxt) and not nxt.isdigit():
+                j += 1
+            elif (
+                nxt.lower() in _CONNECTORS
+                and j + 2 < len(tokens)
+                and _NAME.fullmatch(tokens[j + 2][2])
+                and not sentence[tokens[j + 1][1] : tokens[j + 2][0]].strip()
+            ):
+                j += 2
+            else:
+                break
+        words = tokens[i : j + 1]
+        while words and words[0][2].rstrip(".") in _NOT_NAMES:
+            words = words[1:]
+        while words and (words[-1][2].lower() in _CONNECTORS or words[-1][2] in _NOT_NAMES):
+            words = words[:-1]
+        if words:
+            last = words[-1][2]
+            full_stop = last.endswith(".") and last.count(".") == 1 and len(last) > 3
+            out.append((words[0][0], words[-1][1] - full_stop))
+        i = j + 1
+    return out
+
+
+_TITLES = _word_set(
+    "president vice minister prime foreign defence defense deputy secretary general "
+    "secretary-general chief king queen prince princess pope senator governor mayor chancellor "
+    "speaker judge leader commander director chairman chairwoman ceo sir lord envoy ambassador "
+    "spokesman spokeswoman coach captain head gen gen. col. sgt. rep. sen. house"
+)
+
+
+def _after_titles(sentence: str, start: int, end: int) -> int:
+    """Where a person's name starts inside "NATO Secretary-General Jens Stoltenberg"."""
+    cut = start
+    for m in re.finditer(r"[\w'’.&-]+", sentence[start:end]):
+        if m.group().lower() in _TITLES:
+            cut = start + m.end()
+    rest = sentence[cut:end]
+    if cut == start or not rest.strip():
+        return start
+    return cut + len(rest) - len(rest.lstrip())
+
+
+def _candidates(wh: str, sentence: str) -> list[tuple[int, int]]:
+    if wh == "quantity":
+        return [(m.start(), m.end()) for m in _NUMBER_PHRASE.finditer(sentence) if m.group()]
+    if wh == "when":
+        return [(m.start(), m.end()) for m in DATE_PHRASE.finditer(sentence)]
+    if wh in ("who", "where", "what", "other"):
+        return _names(sentence)
+    return []
+
+
+def answer_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
+    """The span of ``sentence`` that answers the question, or None when none fits."""
+    wh = "quantity" if info.wh == "how_many" or _QUANTITY.search(info.text) else info.wh
+    q_words = [w for w in _WORD.findall(info.text.lower()) if w not in _QUESTION_STOP]
+    q_all = {w.lower() for w in _WORD.findall(info.text)}
+    q_stems = {_stem(w) for w in q_words if len(w) > 2}
+    words_at = [m.start() for m in _WORD.finditer(sentence)]
+    anchors = [
+        i
+        for i, m in enumerate(_WORD.finditer(sentence))
+        if len(m.group()) > 2 and _stem(m.group()) in q_stems
+    ]
+    first = next((i for i, ch in enumerate(sentence) if ch.isalnum()), 0)
+    best: tuple[float, tuple[int, int]] | None = None
+    for start, end in _candidates(wh, sentence):
+        # "sworn in by X": X is the agent, not the answer, unless the question asks "by".
+        agent = _BY_BEFORE.search(sentence[:start]) is not None and " by" not in info.text
+        if wh == "who":
+            start = _after_titles(sentence, start, end)
+        found = sentence[start:end]
+        words = [w.lower() for w in _WORD.findall(found)]
+        if not words or all(w in q_all or _stem(w) in q_stems for w in words):
+            continue
+        if start <= first and " " not in found and wh not in ("quantity", "when"):
+            continue  # a capital that only starts the sentence
+        lo = bisect_left(words_at, start)
+        hi = bisect_left(words_at, end)
+        # Closeness to the question's words: each shared word within reach counts, more the
+        # nearer it is (an answer sits beside what the question asks about).
+        score = sum(
+            max(0.0, 1 - max(lo - a, a - hi + 1) / _REACH) for a in anchors if not lo <= a < hi
+        )
+        score -= 1.0 * agent
+        score -= 0.5 * sum(w in q_all for w in words) / len(words)  # mostly the question's own
+        if wh == "who" and len(words) >= 2:
+            score += 0.1
+        if wh == "where" and _PLACE_BEFORE.search(sentence[:start]):
+            score += 0.3
+        if best is None or score > best[0]:
+            best = (score, (start, end))
+    return best[1] if best else None
