@@ -226,3 +226,41 @@ def test_json_answer_carries_the_span(
     assert code == 0
     row = json.loads(out.getvalue())
     assert "Stoltenberg" in row["answer"] and row["span"] == "Alexander Grushko"
+
+
+@pytest.fixture(scope="session")
+def toll(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignore[no-untyped-def]
+    """Two days of reports of one fire, and an article with a subheading."""
+    root = tmp_path_factory.mktemp("toll")
+    rows = [
+        {"id": "fire-1", "title": "Fire at the Oskarvik temple", "date": "2023-06-10",
+         "url": "https://news.example/fire-1",
+         "text": "The latest death toll from the fire at the Oskarvik temple is 12, "
+                 "the festival organisers say."},
+        {"id": "fire-2", "title": "Oskarvik temple fire toll rises", "date": "2023-06-11",
+         "url": "https://news.example/fire-2",
+         "text": "The death toll from the Oskarvik temple fire rises to 19, police say."},
+    ]  # fmt: skip
+    (root / "corpus").mkdir()
+    (root / "corpus" / "fire.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    settings = replace(Settings(), corpus_dir=root / "corpus", index_dir=root / "index")
+    build_index(settings, encoder=model)
+    return QA.open(settings, encoder=model)
+
+
+def test_latest_toll_follows_the_asking_day(toll: QA) -> None:
+    """Asked for the latest toll, the newest report up to the asking day is quoted, and its
+    own source is listed first."""
+    question = "What's the latest death toll from the Oskarvik temple fire?"
+    for day, count, doc in ((10, "12", "fire-1"), (11, "19", "fire-2")):
+        a = toll.answer(question, asked_at=datetime(2023, 6, day, 18, tzinfo=UTC))
+        assert not a.abstained and a.text and count in a.text, (day, a.text)
+        assert a.sources[0].doc_id == doc and a.date == f"2023-06-{day}"
+
+
+def test_a_subheading_is_never_glued_to_the_quote(default_qa: QA) -> None:
+    """Article 004's subheading "Russia 'against arms race'" stays out of the quote of the
+    paragraph below it."""
+    a = default_qa.answer("Who is Russia's Deputy Defense Minister?", asked_at=ASKED)
+    assert a.text and "Anatoly Antonov" in a.text
+    assert "against arms race'" not in a.text and "\n" not in a.text

@@ -12,6 +12,7 @@ import numpy as np
 from retrieval.answer.features import _PRONOUN_START, Candidate, candidates, featurize
 from retrieval.answer.question import QuestionInfo, analyse
 from retrieval.answer.ranker import Ranker
+from retrieval.answer.running import newest_report
 from retrieval.answer.span import answer_span
 from retrieval.errors import BadQuestionError
 from retrieval.ingest.textnorm import valid_text
@@ -144,6 +145,20 @@ def pick(scores: np.ndarray, cands: Sequence[Candidate], margin: float) -> tuple
     return best, None
 
 
+# A line without a closing full stop, question or exclamation mark is a headline or a
+# heading: it is never glued to a body sentence.
+_HEADING = re.compile(r"[^.!?:;\"”’')\]]\s*$")
+
+
+def _same_passage(text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Two sentences that may be quoted together: on one line, or on two lines of which
+    neither is a headline or heading (a line that does not end like a sentence)."""
+    lo, hi = (a, b) if a[0] < b[0] else (b, a)
+    if "\n" not in text[lo[1] : hi[0]]:
+        return True
+    return not (_HEADING.search(text[lo[0] : lo[1]]) or _HEADING.search(text[hi[0] : hi[1]]))
+
+
 def quote(best: Candidate, partner: Candidate | None) -> tuple[str, int]:
     """The quoted text (the best sentence, with its partner or, for a sentence that cannot
     stand alone, its neighbour) and the offset of the best sentence inside it."""
@@ -151,17 +166,35 @@ def quote(best: Candidate, partner: Candidate | None) -> tuple[str, int]:
     spans = chunk.sentences
     j = best.index_in_chunk
     start, end = spans[j]
-    if partner is not None:
+    if partner is not None and _same_passage(
+        chunk.text, (start, end), (partner.start, partner.end)
+    ):
         start, end = min(start, partner.start), max(end, partner.end)
-    elif _PRONOUN_START.match(best.text) and j > 0:
+    elif (
+        _PRONOUN_START.match(best.text) and j > 0
+        and not _HEADING.search(chunk.text[slice(*spans[j - 1])])
+    ):  # fmt: skip
         start = spans[j - 1][0]
-    elif (len(best.text.split()) < 6 or best.text.rstrip().endswith(":")) and j + 1 < len(spans):
+    elif (
+        (len(best.text.split()) < 6 or best.text.rstrip().endswith(":")) and j + 1 < len(spans)
+        and _same_passage(chunk.text, (start, end), spans[j + 1])
+    ):  # fmt: skip
         end = spans[j + 1][1]
     text = chunk.text[start:end]
     if len(text.split()) > MAX_WORDS:
         start, end = spans[j]
         text = chunk.text[start:end]
     return text, best.start - start
+
+
+def _adds_nothing(info: QuestionInfo, best: Candidate, partner: Candidate) -> bool:
+    """The best sentence holds an answer of the kind asked and its neighbour none (only
+    for questions whose kind of answer is clear: a name, number, date or place)."""
+    return (
+        info.wh in ("who", "how_many", "when", "where")
+        and answer_span(info, best.text) is not None
+        and answer_span(info, partner.text) is None
+    )
 
 
 def _shift(span: tuple[int, int] | None, offset: int) -> tuple[int, int] | None:
@@ -257,8 +290,13 @@ def answer(
     if not cands or confidence < threshold:
         return Answer(question, None, _sources(hits, 3), confidence, True, passages, trace=trace)
     best_i, partner_i = pick(scores, cands, ranker.neighbour_margin)
+    newer = newest_report(g.info, cands, scores, features, best_i)
+    if newer is not None:  # a running toll: the newest report up to the asking day
+        best_i, partner_i = newer, None
     best = cands[best_i]
     partner = cands[partner_i] if partner_i is not None else None
+    if partner is not None and _adds_nothing(g.info, best, partner):
+        partner = None
     text, offset = quote(best, partner)
     backing = [best.hit, *_duplicates(best, cands)]
     return Answer(

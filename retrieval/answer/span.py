@@ -33,7 +33,7 @@ _NUMBER_WORDS = (
     "fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
     "eighty|ninety|hundred|hundreds|thousand|thousands|dozen|dozens|million|millions"
 )
-_NUMBER_PHRASE = re.compile(
+NUMBER_PHRASE = re.compile(
     r"(?<![\w.])(?:(?:about|nearly|almost|more than|over|some|up to|at least|around) )?"
     r"(?:[$€£]\s?)?(?:\d[\d,.]*\d|\d)(?:-\w+|bn|m|k)?"
     r"(?:\s?(?:%|percent|per cent|million|billion|thousand|trillion|bn))?"
@@ -125,7 +125,7 @@ def _after_titles(sentence: str, start: int, end: int) -> int:
 
 def _candidates(wh: str, sentence: str) -> list[tuple[int, int]]:
     if wh == "quantity":
-        return [(m.start(), m.end()) for m in _NUMBER_PHRASE.finditer(sentence) if m.group()]
+        return [(m.start(), m.end()) for m in NUMBER_PHRASE.finditer(sentence) if m.group()]
     if wh == "when":
         return [(m.start(), m.end()) for m in DATE_PHRASE.finditer(sentence)]
     if wh in ("who", "where", "what", "other"):
