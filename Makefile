@@ -22,6 +22,7 @@ test: lint  ## lint, type-check and run the test suite
 
 bench: setup  ## answer quality and latency, conversations, encoders, indexing, reindexing, scale, stores, Ray build, bot latency
 	$(PY) bench/answers.py
+	$(PY) bench/quality.py
 	$(PY) bench/conversations.py
 	$(PY) bench/conversations.py --synthetic 450
 	$(PY) bench/encoder.py
