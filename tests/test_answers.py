@@ -264,3 +264,14 @@ def test_a_subheading_is_never_glued_to_the_quote(default_qa: QA) -> None:
     a = default_qa.answer("Who is Russia's Deputy Defense Minister?", asked_at=ASKED)
     assert a.text and "Anatoly Antonov" in a.text
     assert "against arms race'" not in a.text and "\n" not in a.text
+
+
+def test_a_year_without_stories_never_opens_the_future(default_qa: QA) -> None:
+    """A year that holds no story widens the search, but never past the asking day: the
+    Related events of 2016-2017 stay out of an answer asked on 2016-04-21."""
+    asked = datetime(2016, 4, 21, tzinfo=UTC)
+    a = default_qa.answer("Where did Russia deploy missiles in 2015?", asked_at=asked)
+    assert a.passages
+    dates = [s.date for s in a.sources if s.date]
+    assert dates and all(d <= "2016-04-21" for d in dates)
+    assert not any(p.doc_id.startswith("news/2017/") for p in a.passages)

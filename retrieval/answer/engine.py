@@ -91,6 +91,7 @@ def check_question(question: str, max_chars: int) -> str:
 CANDIDATE_CHUNKS = 8  # chunks whose sentences compete for the answer
 PASSAGES = 10  # passages reported with an answer
 MAX_WORDS = 70  # a quote with its neighbour stays short
+YEAR_SLACK = 0.1  # fused score by which a story outside a bare year must beat those in it
 _DUPLICATE_JACCARD = 0.8
 
 
@@ -244,11 +245,23 @@ def gather(
         question, PASSAGES, since=lo, until=hi, qvec=qvec, recent_to=recent_to, allowed=allowed,
         prefer=prefer, prefer_weight=prefer_weight,
     )  # fmt: skip
-    if not hits and (lo, hi) != (since, until):
-        hits = retriever.search(
-            question, PASSAGES, since=since, until=until, qvec=qvec, allowed=allowed,
+    cap = until
+    if asked is not None and (cap is None or cap > asked.isoformat()):
+        cap = asked.isoformat()  # the fallback, too, never sees stories after the question
+    whole_year = (
+        info.period is not None
+        and info.period.since is not None
+        and (info.period.since.endswith("-01-01") and (info.period.until or "").endswith("-12-31"))
+    )
+    if (not hits or whole_year) and (lo, hi) != (since, cap):
+        # A bare year ("dropped in 2009") often dates the event asked about, not the
+        # report: the year narrows the search only if its stories match about as well.
+        wide = retriever.search(
+            question, PASSAGES, since=since, until=cap, qvec=qvec, allowed=allowed,
             prefer=prefer, prefer_weight=prefer_weight,
         )  # fmt: skip
+        if not hits or (wide and wide[0].score > hits[0].score + YEAR_SLACK):
+            hits = wide
     cands = candidates(hits[:CANDIDATE_CHUNKS], retriever.sentence_vectors)
     return Gathered(info, asked, qvec, hits, cands)
 
