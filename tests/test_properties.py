@@ -69,6 +69,7 @@ def test_sentence_spans_are_tight_ordered_and_cover_the_text(text: str) -> None:
 @given(text=TEXT, max_tokens=st.integers(8, 64), overlap=st.integers(0, 16))
 @example(text="0 0:\x810\U00010000", max_tokens=8, overlap=5)  # a chunk that did not move on
 @example(text=":0\x1f:0\U00010000", max_tokens=8, overlap=0)  # a separator worth a token
+@example(text="0\n0:0\x81\u2028Ø", max_tokens=8, overlap=5)  # overlap + next piece too big
 def test_chunks_stay_within_the_limit_and_cover_the_text(
     text: str, max_tokens: int, overlap: int
 ) -> None:

@@ -126,6 +126,13 @@ def chunk_document(
         while k - 1 > i and back + pieces[k - 1][2] <= min(overlap, room):
             k -= 1
             back += pieces[k][2]
+        # Counted as encoded, the overlap plus the next piece can still be too big (the
+        # text between pieces costs tokens too): give back overlap until they fit, so the
+        # next chunk always ends further on.
+        while (
+            k < j and len(enc.encode_ordinary(doc.text[pieces[k][0] : pieces[j][1]])) > max_tokens
+        ):
+            k += 1
         i = k
     return chunks
 
