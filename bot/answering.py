@@ -45,18 +45,13 @@ def reply(qa: QA, question: str, *, asked_at: datetime | None = None) -> Reply:
     """The engine answers, the bot replies: the message to send for ``question``, built
     synchronously; never raises, a bad question or a failure is a message too."""
     start = time.perf_counter()
-    try:
+
+    def answered() -> Reply:
         answer = qa.answer(question, asked_at=asked_at)
-    except BadQuestionError as exc:
-        return Reply(str(exc), None, _ms_since(start))
-    except NewsQAError as exc:
-        log.error("answering failed: %s", exc, exc_info=True)
-        return Reply(APOLOGY, None, _ms_since(start), failed=True)
-    except Exception:
-        log.exception("answering failed unexpectedly")
-        return Reply(APOLOGY, None, _ms_since(start), failed=True)
-    ms = _ms_since(start)
-    return Reply(format_answer(answer), answer, ms)
+        ms = _ms_since(start)
+        return Reply(format_answer(answer), answer, ms)
+
+    return _never_raising(answered, start)
 
 
 def reply_turn(
@@ -66,8 +61,18 @@ def reply_turn(
     """The reply to ``question`` as the next turn of conversation ``key``; like
     :func:`reply`, never raises for a question."""
     start = time.perf_counter()
-    try:
+
+    def answered() -> Reply:
         turn = converse(qa, memory, key, question, asked_at=asked_at)
+        return Reply(format_turn(turn), turn.answer, _ms_since(start), turn=turn)
+
+    return _never_raising(answered, start)
+
+
+def _never_raising(answered: Callable[[], Reply], start: float) -> Reply:
+    """``answered()``, or the message for a bad question or a failure (logged)."""
+    try:
+        return answered()
     except BadQuestionError as exc:
         return Reply(str(exc), None, _ms_since(start))
     except NewsQAError as exc:
@@ -76,7 +81,6 @@ def reply_turn(
     except Exception:
         log.exception("answering failed unexpectedly")
         return Reply(APOLOGY, None, _ms_since(start), failed=True)
-    return Reply(format_turn(turn), turn.answer, _ms_since(start), turn=turn)
 
 
 def follow(qa: QA, turn: Turn, request: str) -> Reply:

@@ -14,6 +14,7 @@ from typing import TextIO
 
 from retrieval.answer.qa import QA
 from retrieval.answer.render import format_help, wants_help
+from retrieval.cli.common import typed_lines
 from retrieval.converse import ConversationMemory, memory_from
 
 from .answering import reply_turn
@@ -33,25 +34,12 @@ def run_console(qa: QA, stdin: TextIO, stdout: TextIO) -> int:
     if interactive:
         stdout.write(BANNER + "\n")
     try:
-        while True:
-            if interactive:
-                try:
-                    line = input("\nquestion> ")
-                except EOFError:
-                    stdout.write("\n")
-                    return 0
-                if not line.strip():
-                    return 0
-            else:
-                line = stdin.readline()
-                if not line:
-                    return 0
-                if not line.strip():
-                    continue
-            stdout.write(_respond(qa, memory, line.strip()) + "\n")
+        for line in typed_lines(stdin, stdout, "\nquestion> "):
+            stdout.write(_respond(qa, memory, line) + "\n")
             if not interactive:
                 stdout.write("\n")
             stdout.flush()
+        return 0
     except KeyboardInterrupt:
         stdout.write("\n")
         return 0

@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from retrieval.cli.common import asked_day, common, open_qa
+from retrieval.cli.common import asked_day, common, open_qa, typed_lines
 
 PROMPT = "you> "
 HELP = (
@@ -44,22 +44,7 @@ def cmd_chat(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None)
     key, conversations = "chat-1", 1
     if interactive:
         out.write(HELP + "\n")
-    while True:
-        if interactive:
-            try:
-                line = input("\n" + PROMPT)
-            except EOFError:
-                out.write("\n")
-                return 0
-            if not line.strip():
-                return 0
-        else:
-            line = stdin.readline()
-            if not line:
-                return 0
-            if not line.strip():
-                continue
-        line = line.strip()
+    for line in typed_lines(stdin, out, "\n" + PROMPT):
         if line == "/new":
             conversations += 1
             key = f"chat-{conversations}"
@@ -81,3 +66,4 @@ def cmd_chat(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None)
         if not interactive:
             out.write("\n")
         out.flush()
+    return 0

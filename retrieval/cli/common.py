@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -99,3 +100,25 @@ def open_qa(args: argparse.Namespace) -> QA:
     from retrieval.answer.qa import QA
 
     return QA.open(settings_from_args(args))
+
+
+def typed_lines(stdin: TextIO, out: TextIO, prompt: str) -> Iterator[str]:
+    """Stripped lines typed at a terminal after ``prompt`` (an empty line or Ctrl-D ends)
+    or read from a pipe (blank lines skipped, end of input ends)."""
+    interactive = stdin.isatty() and out.isatty()
+    while True:
+        if interactive:
+            try:
+                line = input(prompt)
+            except EOFError:
+                out.write("\n")
+                return
+            if not line.strip():
+                return
+        else:
+            line = stdin.readline()
+            if not line:
+                return
+            if not line.strip():
+                continue
+        yield line.strip()
