@@ -3,6 +3,7 @@ mask, and the recency prior."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import numpy as np
@@ -62,3 +63,12 @@ def test_recency_prior_adds_a_decaying_bonus_to_dated_stories(retriever: Retriev
             bonus = RECENCY_WEIGHT * np.exp(-age / RECENCY_DAYS)
         assert np.isclose(r.score - p.score, bonus, atol=1e-5), (p.date, r.score, p.score)
     assert any(plain[c].date for c in both)
+
+
+def test_building_the_lexical_index_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    """bm25s's own debug chatter stays out of the CLI's and the bot's logs."""
+    from retrieval.search.lexical import Lexical
+
+    with caplog.at_level(logging.DEBUG):
+        Lexical(["the council meets in Brussels", "a storm hits the coast"])
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("bm25s")] == []

@@ -7,6 +7,7 @@ same thing in search and in ranking.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import Counter
@@ -14,6 +15,10 @@ from collections import Counter
 import bm25s
 import numpy as np
 import Stemmer
+
+# bm25s sets its own logger to DEBUG when imported, which would print its index-building
+# chatter in every CLI run and bot log.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _STOP = frozenset(bm25s.stopwords.STOPWORDS_EN)
