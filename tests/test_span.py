@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from retrieval.answer.engine import _adds_nothing
+from retrieval.answer.features import Candidate
 from retrieval.answer.question import analyse
 from retrieval.answer.span import answer_span
+from retrieval.search.lexical import Lexical
+from retrieval.search.retriever import Hit
 
 ENVOY = (
     '"We are not afraid of dialogue," said NATO Secretary-General Jens Stoltenberg, who will '
@@ -75,3 +80,30 @@ def test_no_span_when_the_sentence_only_repeats_the_question() -> None:
     """A sentence naming only what the question names has no span to mark."""
     q = analyse("Who met Jens Stoltenberg in Brussels?")
     assert answer_span(q, "Jens Stoltenberg was in Brussels.") is None
+
+
+MASTERS = (
+    "In golf, Danny Willett of England wins the 2016 Masters Tournament at Augusta.",
+    "Golf, what a game, as my colleague Charlie Eccleshare just opined.",
+    "Willett won the Masters by three strokes after Jordan Spieth faltered.",
+)
+
+
+def _candidates(sentences: tuple[str, ...]) -> list[Candidate]:
+    text = " ".join(sentences)
+    hit = Hit(0, "c", "d", 1.0, 1.0, 1.0, text, "Golf", "2016-04-10", None, 0)
+    out, start = [], 0
+    for i, s in enumerate(sentences):
+        out.append(Candidate(hit, i, i, start, start + len(s), np.zeros(3), np.zeros(3)))
+        start += len(s) + 1
+    return out
+
+
+def test_a_neighbour_naming_someone_else_but_sharing_no_question_word_is_left_out() -> None:
+    """An aside that happens to hold a name adds nothing to "who won"; a neighbour about the
+    question's subject does."""
+    terms = Lexical(list(MASTERS)).terms
+    info = analyse("Who won the Masters?")
+    best, aside, related = _candidates(MASTERS)
+    assert _adds_nothing(info, best, aside, terms)
+    assert not _adds_nothing(info, best, related, terms)

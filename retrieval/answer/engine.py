@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -188,14 +188,19 @@ def quote(best: Candidate, partner: Candidate | None) -> tuple[str, int]:
     return text, best.start - start
 
 
-def _adds_nothing(info: QuestionInfo, best: Candidate, partner: Candidate) -> bool:
-    """The best sentence holds an answer of the kind asked and its neighbour none (only
-    for questions whose kind of answer is clear: a name, number, date or place)."""
-    return (
-        info.wh in ("who", "how_many", "when", "where")
-        and answer_span(info, best.text) is not None
-        and answer_span(info, partner.text) is None
-    )
+def _adds_nothing(
+    info: QuestionInfo, best: Candidate, partner: Candidate, terms: Callable[[str], list[str]]
+) -> bool:
+    """The best sentence holds an answer of the kind asked, and its neighbour holds none or
+    shares none of the question's words (a byline or an aside that happens to name someone);
+    only for questions whose kind of answer is clear: a name, number, date or place."""
+    if info.wh not in ("who", "how_many", "when", "where"):
+        return False
+    if answer_span(info, best.text) is None:
+        return False
+    if answer_span(info, partner.text) is None:
+        return True
+    return not set(terms(info.text)) & set(terms(partner.text))
 
 
 def _shift(span: tuple[int, int] | None, offset: int) -> tuple[int, int] | None:
@@ -308,7 +313,7 @@ def answer(
         best_i, partner_i = newer, None
     best = cands[best_i]
     partner = cands[partner_i] if partner_i is not None else None
-    if partner is not None and _adds_nothing(g.info, best, partner):
+    if partner is not None and _adds_nothing(g.info, best, partner, retriever.lexical.terms):
         partner = None
     text, offset = quote(best, partner)
     backing = [best.hit, *_duplicates(best, cands)]
