@@ -230,7 +230,7 @@ def test_json_answer_carries_the_span(
 
 @pytest.fixture(scope="session")
 def toll(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignore[no-untyped-def]
-    """Two days of reports of one fire, and an article with a subheading."""
+    """Three days of reports of one fire."""
     root = tmp_path_factory.mktemp("toll")
     rows = [
         {"id": "fire-1", "title": "Fire at the Oskarvik temple", "date": "2023-06-10",
@@ -240,6 +240,10 @@ def toll(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignore
         {"id": "fire-2", "title": "Oskarvik temple fire toll rises", "date": "2023-06-11",
          "url": "https://news.example/fire-2",
          "text": "The death toll from the Oskarvik temple fire rises to 19, police say."},
+        {"id": "fire-3", "title": "Saturday's blaze", "date": "2023-06-13",
+         "url": "https://news.example/fire-3",
+         "text": "The death toll from Saturday's blaze has risen to at least 31, with 4 missing. "
+                 "Police in Oskarvik say fireworks stored at the temple caught fire."},
     ]  # fmt: skip
     (root / "corpus").mkdir()
     (root / "corpus" / "fire.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
@@ -256,6 +260,21 @@ def test_latest_toll_follows_the_asking_day(toll: QA) -> None:
         a = toll.answer(question, asked_at=datetime(2023, 6, day, 18, tzinfo=UTC))
         assert not a.abstained and a.text and count in a.text, (day, a.text)
         assert a.sources[0].doc_id == doc and a.date == f"2023-06-{day}"
+
+
+def test_a_count_asked_plainly_is_the_newest_report(toll: QA) -> None:
+    """Asked "how many died" or "what is the death toll" without "latest", the newest
+    report up to the asking day still wins, even one that names the place a sentence
+    after its count; the count is the bold span."""
+    for question, day, count in (
+        ("How many people died in the Oskarvik temple fire?", 13, "31"),
+        ("What is the death toll of the Oskarvik temple fire?", 13, "31"),
+        ("How many people died in the Oskarvik temple fire?", 12, "19"),
+    ):
+        a = toll.answer(question, asked_at=datetime(2023, 6, day, 18, tzinfo=UTC))
+        assert not a.abstained and a.text and count in a.text, (question, day, a.text)
+        if question.startswith("How many"):
+            assert a.span and count in a.text[a.span[0] : a.span[1]]
 
 
 def test_a_subheading_is_never_glued_to_the_quote(default_qa: QA) -> None:

@@ -589,12 +589,14 @@ def test_jsonl_line_separator_inside_a_string(tmp_path: Path) -> None:
 
 
 def test_load_sample_corpus(samples: Path) -> None:
-    """The samples folder: 11 files, 39 documents in sorted path order, nothing skipped,
-    then the 18 Related items that are not already among them."""
+    """The samples folder: 11 files, 38 documents in sorted path order, nothing skipped
+    (the day index's 2016-04-20 item is merged into the page it links), then the 18 Related
+    items that are not already among them."""
     corpus = load_corpus(samples)
     assert corpus.files == 11 and corpus.skipped == ()
-    assert len(corpus.documents) == 5 + 29 + 5 + 18
-    paths = list(dict.fromkeys(d.path for d in corpus.documents[:39]))
+    assert len(corpus.documents) == 5 + 28 + 5 + 18
+    assert not any(d.doc_id.startswith(f"{INDEX}#nato-reopens") for d in corpus.documents)
+    paths = list(dict.fromkeys(d.path for d in corpus.documents[:38]))
     assert paths[:5] == [
         "000_a226b7d7bdfc010b.txt",
         "001_4b6828a6805741db.txt",
@@ -603,8 +605,8 @@ def test_load_sample_corpus(samples: Path) -> None:
         "004_51b4c8b96a223870.txt",
     ]
     assert paths[5:] == [EVENT_0415, INDEX, EVENT_0420, EVENT_0408, EVENT_1026, EVENT_1121]
-    assert len(by_id(corpus.documents)) == 57
-    assert all(d.kind == "event" and d.text == d.title for d in corpus.documents[39:])
+    assert len(by_id(corpus.documents)) == 56
+    assert all(d.kind == "event" and d.text == d.title for d in corpus.documents[38:])
 
 
 def test_load_test_corpus() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from retrieval.errors import ConfigError
 from retrieval.ingest.documents import Document, load_corpus
-from retrieval.ingest.related import link_date, link_events, portal_url
+from retrieval.ingest.related import link_date, link_events, merge_day_items, portal_url
 from retrieval.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,6 +92,37 @@ def test_wcep_related_events_have_no_relative_links() -> None:
     assert [d.date for d in overdose] == ["2016-06-02"]
     index_item = next(d for d in docs if d.doc_id.startswith("news/2016/04/10/index.md#"))
     assert index_item.urls == (f"{PORTAL}2016_April_10",)
+
+
+def test_wcep_day_items_merge_into_the_pages_they_link() -> None:
+    """A day-index item whose link names an event page is that page's event: one
+    document, the page's id and web sources first, with the item's extra paragraph."""
+    docs = load_corpus(WCEP).documents
+    toll = [d for d in docs if d.title.startswith("The death toll from Saturday night's")]
+    assert len(toll) == 1
+    assert "#" not in toll[0].doc_id and toll[0].url.startswith("http://www.abc.net.au/")
+    pfizer = next(d for d in docs if d.title.startswith("Pfizer Inc. decides to terminate"))
+    assert "a person familiar with the matter said" in pfizer.text  # from the day index
+    assert not any(d.doc_id.startswith("news/2016/04/5/index.md#pfizer") for d in docs)
+
+
+def test_merging_a_day_item_keeps_one_copy_of_each_paragraph() -> None:
+    """Paragraphs the page already has (word for word, or nearly) are not added again;
+    an item linking a page that is not in the corpus stays as it is."""
+    page = Document("news/2016/04/10/tower.md", "Tower", "Tower\n\nThe tower is to cost roughly $1bn (GBP710m) and open for the Expo in 2020.",
+                    "2016-04-10", ("https://src.example/t",), "news/2016/04/10/tower.md",
+                    "event", contexts=("Dubai",))  # fmt: skip
+    item = Document("news/2016/04/10/index.md#tower", "Tower",
+                    "Tower\n\nThe tower is to cost roughly $1bn (PS710m) and open for the Expo in 2020."
+                    "\n\nDevelopers name no architect.",
+                    "2016-04-10", ("/news/2016/04/10/tower.md",), "news/2016/04/10/index.md",
+                    "event", contexts=("Burj Khalifa",))  # fmt: skip
+    other = Document("news/2016/04/10/index.md#other", "Other", "Other", "2016-04-10",
+                     ("/news/2016/04/10/other.md",), "news/2016/04/10/index.md", "event")  # fmt: skip
+    merged = merge_day_items([page, item, other])
+    assert [d.doc_id for d in merged] == [page.doc_id, other.doc_id]
+    assert merged[0].text == page.text + "\n\nDevelopers name no architect."
+    assert merged[0].urls == page.urls and merged[0].contexts == ("Dubai", "Burj Khalifa")
 
 
 def test_link_base_resolves_relative_links() -> None:

@@ -308,7 +308,7 @@ def answer(
     if not cands or confidence < threshold:
         return Answer(question, None, _sources(hits, 3), confidence, True, passages, trace=trace)
     best_i, partner_i = pick(scores, cands, ranker.neighbour_margin)
-    newer = newest_report(g.info, cands, scores, features, best_i)
+    newer = newest_report(g.info, cands, scores, best_i, retriever.lexical)
     if newer is not None:  # a running toll: the newest report up to the asking day
         best_i, partner_i = newer, None
     best = cands[best_i]
@@ -316,6 +316,11 @@ def answer(
     if partner is not None and _adds_nothing(g.info, best, partner, retriever.lexical.terms):
         partner = None
     text, offset = quote(best, partner)
+    span = _shift(answer_span(g.info, best.text), offset)
+    if span is None and partner is not None and partner.text in text:
+        # The answer may sit in the quoted neighbour ("A fire occurs at a temple in
+        # Kerala. At least 102 people have been killed ...").
+        span = _shift(answer_span(g.info, partner.text), offset + partner.start - best.start)
     backing = [best.hit, *_duplicates(best, cands)]
     return Answer(
         question=question,
@@ -324,7 +329,7 @@ def answer(
         confidence=confidence,
         abstained=False,
         passages=passages,
-        span=_shift(answer_span(g.info, best.text), offset),
+        span=span,
         date=best.hit.date,
         answer_type=g.info.wh,
         trace=trace,

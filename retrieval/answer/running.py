@@ -1,6 +1,6 @@
 """Running stories: for a toll or a count that grows ("the latest death toll", "how many
-have died"), the newest report up to the day the question is asked wins over an earlier
-one that matches the question's words as well or better."""
+have died", "what is the death toll"), the newest report up to the day the question is
+asked wins over an earlier one that matches the question's words as well or better."""
 
 from __future__ import annotations
 
@@ -9,46 +9,84 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from retrieval.answer.features import FEATURES, Candidate
+from retrieval.answer.features import Candidate
 from retrieval.answer.question import QuestionInfo
 from retrieval.answer.span import NUMBER_PHRASE
+from retrieval.search.lexical import Lexical
 
 _LATEST = re.compile(r"\b(?:latest|so far|now|currently|still|rises?|rising|risen)\b", re.I)
 _TALLY = re.compile(
     r"\b(?:toll|how many|number of|tally|count|killed|dead|died|deaths?|injured|missing)\b",
     re.I,
 )
-_OVERLAP = FEATURES.index("overlap")
-# Ranker-score gap within which a newer report may take over; "latest" lifts the limit.
+_ASKS_COUNT = re.compile(
+    r"\b(?:what|which)(?:'s| is| was)? (?:\w+ ){0,3}(?:toll|tally|count)\b", re.I
+)
+# What a count counts: a newer report must count what the question counts.
+_COUNTS = (
+    re.compile(r"\b(?:toll|killed|kills?|killing|dead|died|die|deaths?|lives|fatalities)\b", re.I),
+    re.compile(r"\b(?:injured|injuries|injuring|wounded|hurt)\b", re.I),
+    re.compile(r"\b(?:missing)\b", re.I),
+)
+# Ranker-score gap within which a newer report may take over: wider for a report that
+# counts what the question counts; "latest" lifts the limit.
 MARGIN = 2.0
-SAME_STORY = 0.5  # of the best sentence's question-term overlap, at least
+SAME_COUNT_MARGIN = 4.0
+# A newer report is of the same story when its passage holds this share of the weight
+# (inverse document frequency) of the question's words that the best passage holds.
+SAME_STORY = 0.6
 
 
 def is_running(info: QuestionInfo) -> bool:
     """Whether the question asks for a count that later reports may update."""
     return bool(_TALLY.search(info.text)) and (
-        info.wh == "how_many" or bool(_LATEST.search(info.text))
+        info.wh == "how_many" or bool(_LATEST.search(info.text) or _ASKS_COUNT.search(info.text))
     )
 
 
+def _story_share(words: dict[str, float], best: set[str], other: set[str]) -> float:
+    """Of the question's story words in the best passage, the idf-weighted share in other."""
+    held = {t: w for t, w in words.items() if t in best}
+    total = sum(held.values())
+    return sum(w for t, w in held.items() if t in other) / total if total else 0.0
+
+
 def newest_report(
-    info: QuestionInfo, cands: Sequence[Candidate], scores: np.ndarray, features: np.ndarray,
-    best: int,
+    info: QuestionInfo, cands: Sequence[Candidate], scores: np.ndarray, best: int,
+    lexical: Lexical,
 ) -> int | None:  # fmt: skip
-    """A candidate from a newer report of the same story than ``best`` that gives a number,
-    or None. Candidates are already limited to reports dated up to the asking day."""
+    """A candidate from a newer report of the same story than ``best`` that gives a count
+    of what is asked, or None. Candidates are already limited to reports dated up to the
+    asking day. The story is told by the whole passage: an update may name the place a
+    sentence after its count, and the words of the count itself ("latest", "died") say
+    nothing of which story it is."""
     if not is_running(info) or cands[best].hit.date is None:
         return None
-    margin = np.inf if _LATEST.search(info.text) else MARGIN
-    floor = SAME_STORY * float(features[best, _OVERLAP])
+    latest = _LATEST.search(info.text) is not None
+    counts = [p for p in _COUNTS if p.search(info.text)]
+    story = _TALLY.sub(" ", _LATEST.sub(" ", info.text))
+    words = {t: lexical.idf(t) for t in lexical.terms(story)}
+
+    def passage(c: Candidate) -> set[str]:
+        return set(lexical.terms(f"{c.hit.title}\n{c.hit.text}"))
+
+    mine = passage(cands[best])
+
+    def margin(c: Candidate) -> float:
+        if latest:
+            return np.inf
+        same_count = bool(counts) and all(p.search(c.text) for p in counts)
+        return SAME_COUNT_MARGIN if same_count else MARGIN
+
     newer = [
         i
         for i, c in enumerate(cands)
         if c.hit.date is not None
         and c.hit.date > (cands[best].hit.date or "")
-        and features[i, _OVERLAP] >= floor
-        and scores[best] - scores[i] <= margin
+        and scores[best] - scores[i] <= margin(c)
         and NUMBER_PHRASE.search(c.text) is not None
+        and (not counts or any(p.search(c.text) for p in counts))
+        and _story_share(words, mine, passage(c)) >= SAME_STORY
     ]
     if not newer:
         return None

@@ -28,7 +28,7 @@ from retrieval.ingest.events import (
     split_category,
 )
 from retrieval.ingest.records import Corpus, Document, Related, SkippedFile
-from retrieval.ingest.related import add_related_events, link_events
+from retrieval.ingest.related import add_related_events, link_events, merge_day_items
 from retrieval.ingest.textnorm import short_title, valid_text
 
 __all__ = [
@@ -195,8 +195,8 @@ def load_corpus(root: Path, link_base: str = "") -> Corpus:
 
     Hidden files and folders and README files are not looked at. A file or line that
     cannot be used is logged, recorded in ``Corpus.skipped`` and never raises; of two
-    documents with the same id the first is kept. Related items of event pages follow as
-    events of their own, and events without a web link get one (``link_base`` resolves
+    documents with the same id the first is kept. A day-index item is merged into the event
+    page it links to, Related items of event pages follow as events of their own, and events without a web link get one (``link_base`` resolves
     the corpus's relative links; see :mod:`.related`).
     """
     if not root.exists():
@@ -234,7 +234,7 @@ def load_corpus(root: Path, link_base: str = "") -> Corpus:
                 continue
             first_seen[doc.doc_id] = rel
             docs.append(doc)
-    docs = link_events(add_related_events(docs), link_base)
+    docs = link_events(add_related_events(merge_day_items(docs)), link_base)
     log.info("loaded %d documents from %d files, %d skipped", len(docs), files, len(skipped))
     return Corpus(tuple(docs), tuple(skipped), files)
 

@@ -1,4 +1,10 @@
-"""Corpus-level passes over event documents: Related items as events, and event links.
+"""Corpus-level passes over event documents: day-index items merged into their pages,
+Related items as events, and event links.
+
+A day index lists an event as ``### [headline](link)``; when the link names an event page
+of the corpus, the item and the page are one event told twice. They become one document
+(the page's, with its sources), so that search and the sources of an answer do not show
+the same story twice under one headline.
 
 An event page's ``### Related:`` list names other events, each a dated headline; a reader
 sees them, so each becomes an event of its own (dated from its link path, the headline as
@@ -25,6 +31,7 @@ from retrieval.ingest.textnorm import comparable
 PORTAL = "https://en.wikipedia.org/wiki/Portal:Current_events/"
 _LINK_DATE = re.compile(r"(?:^|/)(\d{4})/(\d{1,2})/(\d{1,2})/[^/]+$")
 _SAME_HEADLINE = 0.6  # word Jaccard of two headlines of one day that name one event
+_SAME_PARAGRAPH = 0.8  # word Jaccard of two wordings of one paragraph ("£710m", "GBP710m")
 
 
 def link_date(link: str) -> str | None:
@@ -58,13 +65,53 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(comparable(text).split())
 
 
+def _similar(a: frozenset[str], b: frozenset[str], least: float) -> bool:
+    return bool(a and b) and len(a & b) / len(a | b) >= least
+
+
 def _same_headline(a: frozenset[str], b: frozenset[str]) -> bool:
-    return bool(a and b) and len(a & b) / len(a | b) >= _SAME_HEADLINE
+    return _similar(a, b, _SAME_HEADLINE)
 
 
 def _merge_contexts(doc: Document, contexts: Sequence[str]) -> Document:
     merged = tuple(dict.fromkeys((*doc.contexts, *contexts)))
     return doc if merged == doc.contexts else replace(doc, contexts=merged)
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+def merge_day_items(docs: Sequence[Document]) -> list[Document]:
+    """``docs`` with every day-index item whose link names an event page of the corpus
+    merged into that page: the page keeps its id, title and sources; paragraphs of the
+    item that the page lacks are added to its text, and the item's tags join its own."""
+    pages: dict[str, int] = {}
+    for i, doc in enumerate(docs):
+        if doc.kind == "event" and "#" not in doc.doc_id and (key := _key(doc.path)):
+            pages.setdefault(key, i)
+    merged: dict[int, Document] = {}
+    dropped: set[int] = set()
+    for i, doc in enumerate(docs):
+        if doc.kind != "event" or "#" not in doc.doc_id:
+            continue
+        link = next((u for u in doc.urls if not is_web_url(u)), None)
+        page = pages.get(_key(link) or "") if link else None
+        if page is None:
+            continue
+        target = merged.get(page, docs[page])
+        known = comparable(target.text)
+        own = [_words(p) for p in _paragraphs(target.text)]
+        extra = [
+            p for p in _paragraphs(doc.text)
+            if comparable(p) not in known
+            and not any(_similar(_words(p), w, _SAME_PARAGRAPH) for w in own)
+        ]  # fmt: skip
+        text = "\n\n".join([target.text.rstrip(), *extra]) if extra else target.text
+        urls = tuple(dict.fromkeys((*target.urls, *(u for u in doc.urls if is_web_url(u)))))
+        merged[page] = _merge_contexts(replace(target, text=text, urls=urls), doc.contexts)
+        dropped.add(i)
+    return [merged.get(i, doc) for i, doc in enumerate(docs) if i not in dropped]
 
 
 def add_related_events(docs: Sequence[Document]) -> list[Document]:
