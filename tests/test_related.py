@@ -109,16 +109,17 @@ def test_wcep_day_items_merge_into_the_pages_they_link() -> None:
 def test_merging_a_day_item_keeps_one_copy_of_each_paragraph() -> None:
     """Paragraphs the page already has (word for word, or nearly) are not added again;
     an item linking a page that is not in the corpus stays as it is."""
-    page = Document("news/2016/04/10/tower.md", "Tower", "Tower\n\nThe tower is to cost roughly $1bn (GBP710m) and open for the Expo in 2020.",
+    cost = "The tower is to cost roughly $1bn ({}) and open for the Expo in 2020."
+    page = Document("news/2016/04/10/tower.md", "Tower", "Tower\n\n" + cost.format("GBP710m"),
                     "2016-04-10", ("https://src.example/t",), "news/2016/04/10/tower.md",
                     "event", contexts=("Dubai",))  # fmt: skip
     item = Document("news/2016/04/10/index.md#tower", "Tower",
-                    "Tower\n\nThe tower is to cost roughly $1bn (PS710m) and open for the Expo in 2020."
-                    "\n\nDevelopers name no architect.",
+                    "Tower\n\n" + cost.format("PS710m") + "\n\nDevelopers name no architect.",
                     "2016-04-10", ("/news/2016/04/10/tower.md",), "news/2016/04/10/index.md",
                     "event", contexts=("Burj Khalifa",))  # fmt: skip
     other = Document("news/2016/04/10/index.md#other", "Other", "Other", "2016-04-10",
-                     ("/news/2016/04/10/other.md",), "news/2016/04/10/index.md", "event")  # fmt: skip
+                     ("/news/2016/04/10/other.md",), "news/2016/04/10/index.md",
+                     "event")  # fmt: skip
     merged = merge_day_items([page, item, other])
     assert [d.doc_id for d in merged] == [page.doc_id, other.doc_id]
     assert merged[0].text == page.text + "\n\nDevelopers name no architect."

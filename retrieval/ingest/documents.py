@@ -196,8 +196,9 @@ def load_corpus(root: Path, link_base: str = "") -> Corpus:
     Hidden files and folders and README files are not looked at. A file or line that
     cannot be used is logged, recorded in ``Corpus.skipped`` and never raises; of two
     documents with the same id the first is kept. A day-index item is merged into the event
-    page it links to, Related items of event pages follow as events of their own, and events without a web link get one (``link_base`` resolves
-    the corpus's relative links; see :mod:`.related`).
+    page it links to, Related items of event pages follow as events of their own, and
+    events without a web link get one (``link_base`` resolves the corpus's relative links;
+    see :mod:`.related`).
     """
     if not root.exists():
         raise ConfigError(f"corpus path {root} does not exist")
