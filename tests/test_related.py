@@ -127,7 +127,8 @@ def test_merging_a_day_item_keeps_one_copy_of_each_paragraph() -> None:
 
 
 def test_link_base_resolves_relative_links() -> None:
-    """With a base URL, an event's relative link joins it; web sources stay first."""
+    """With a base URL, an event's relative link joins it, and an article without a source
+    links its file under it; web sources stay first."""
     base = "https://mirror.example/pages/"
     docs = [
         Document("i#a", "A", "A", "2016-04-10", ("/news/2016/04/10/a.md",), "i", "event"),
@@ -138,8 +139,10 @@ def test_link_base_resolves_relative_links() -> None:
     linked = link_events(docs, base)
     assert linked[0].urls == ("https://mirror.example/pages/news/2016/04/10/a.md",)
     assert linked[1].urls == ("https://src.example/b",)
-    assert linked[2].urls == () and linked[3].urls == ()
+    assert linked[2].urls == ()  # an event without date or link has nothing to link
+    assert linked[3].urls == ("https://mirror.example/pages/r",)  # an article: its own file
     assert link_events(docs)[0].urls == (f"{PORTAL}2016_April_10",)
+    assert link_events(docs)[3].urls == ()
 
 
 def test_link_base_setting_must_be_a_web_url() -> None:

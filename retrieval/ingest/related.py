@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
+from urllib.parse import quote
 
 from retrieval.dates import MONTH_NAMES
 from retrieval.ingest.events import split_category
@@ -178,11 +179,16 @@ def link_events(docs: Sequence[Document], base: str = "") -> list[Document]:
 
     A relative corpus link (``/news/2016/04/20/slug.md``) is resolved against ``base``
     when it is set; otherwise, or without such a link, the event links the Current Events
-    Portal page of its date. Web URLs are kept as they are, first.
+    Portal page of its date. Web URLs are kept as they are, first. With ``base`` set, an
+    article or record without any source links its own corpus file under it.
     """
     out = []
     for doc in docs:
         web = tuple(u for u in doc.urls if is_web_url(u))
+        if doc.kind != "event" and not doc.urls and base and doc.path:
+            # An article without a source: its own file, where the corpus is published.
+            out.append(replace(doc, urls=(f"{base.rstrip('/')}/{quote(doc.path)}",)))
+            continue
         if doc.kind != "event" or (web and web == doc.urls):
             out.append(doc)
             continue
