@@ -12,17 +12,21 @@ rtqa and squad benchmarks.
 - wcep-own: `bench/data/wcep-own.jsonl` over the same WCEP index: questions written for
   this benchmark on other events than the dev set's (28 answerable, 8 near misses: the
   event is in the corpus, the detail asked is not); nothing was tuned on them.
+- default, wcep and wcep-own: every answerable question is also asked of its corpus
+  without the chunks that hold a gold answer (answer removed: the story is there, the
+  detail is not, as with a reader asking for a detail the news did not report); it
+  should be abstained on.
 - rtqa, squad: the dev questions over one index of both benchmark corpora (the index of
   `bench/answers.py`); every third question is also asked of the other benchmark's
   documents only, where it has no answer (out-of-corpus).
 
 Figures per set: hit rate (a gold answer in the quote, or for "when" questions in the
 answer's date, of the answerable questions), answered rate (of answerable), precision,
-out-of-corpus questions abstained, span hit rate (a gold answer inside the bold span, of
-the hits, and of all answerable questions) and the share of answers whose first source is
-a web link. The ranker is fitted on the rtqa and squad dev questions only (see
-`bench/train_ranker.py` for its cross-validated figures); default and wcep are corpora it
-never learnt from.
+out-of-corpus questions abstained, answer-removed questions abstained, span hit rate (a
+gold answer inside the bold span, of the hits, and of all answerable questions) and the
+share of answers whose first source is a web link. The ranker and its calibration are fitted on the
+rtqa and squad dev questions only (see `bench/train_ranker.py` for cross-validated
+figures); default and WCEP are corpora they never learnt from.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.answer.engine import Answer, answer
-from retrieval.answer.evaluate import Question, hit, read_questions
+from retrieval.answer.evaluate import AnswerFree, Question, hit, read_questions
 from retrieval.answer.qa import QA
 from retrieval.index.build import build_index
 from retrieval.settings import Settings, load_settings
@@ -60,6 +64,7 @@ class Asked:
     answer: Answer
     in_corpus: bool  # False: the corpus searched holds no answer
     seconds: float
+    near: bool = False  # asked of its own corpus without the chunks holding the answer
 
 
 def answer_hit(a: Answer, gold: Sequence[str]) -> bool:
@@ -100,8 +105,10 @@ def ask_all(
     qa: QA,
     questions: Sequence[Question],
     allowed: Callable[[Question], np.ndarray | None] | None = None,
+    near: bool = False,
 ) -> list[Asked]:
     out = []
+    free = AnswerFree(*qa.retriever.index.lexical_columns()) if near else None
     for q in questions:
         asked = datetime.fromisoformat(q.date) if q.date else None
         started = time.perf_counter()
@@ -113,12 +120,18 @@ def ask_all(
             a = answer(qa.retriever, qa.ranker, q.question, threshold=qa.threshold,
                        asked_at=asked, allowed=mask)  # fmt: skip
             out.append(Asked(q, a, False, time.perf_counter() - started))
+        if free is not None and q.answers:
+            started = time.perf_counter()
+            a = answer(qa.retriever, qa.ranker, q.question, threshold=qa.threshold,
+                       asked_at=asked, allowed=free.allowed(q.answers))  # fmt: skip
+            out.append(Asked(q, a, False, time.perf_counter() - started, near=True))
     return out
 
 
 def figures(rows: Sequence[Asked]) -> dict[str, float]:
     ans = [r for r in rows if r.in_corpus]
-    oos = [r for r in rows if not r.in_corpus]
+    oos = [r for r in rows if not r.in_corpus and not r.near]
+    near = [r for r in rows if r.near]
     answered = [r for r in ans if not r.answer.abstained]
     hits = [r for r in answered if answer_hit(r.answer, r.question.answers)]
     spans = [r for r in hits if span_hit(r.answer, r.question.answers)]
@@ -134,6 +147,8 @@ def figures(rows: Sequence[Asked]) -> dict[str, float]:
         "precision": len(hits) / (len(answered) or 1),
         "out_of_corpus": len(oos),
         "oos_abstained": sum(r.answer.abstained for r in oos) / (len(oos) or 1),
+        "answer_removed": len(near),
+        "removed_abstained": sum(r.answer.abstained for r in near) / (len(near) or 1),
         "span_hit_of_hits": len(spans) / (len(hits) or 1),
         "span_hit": len(spans) / n,
         "web_link": len(linked) / (len(answered) or 1),
@@ -152,7 +167,7 @@ def table(results: dict[str, dict[str, float]]) -> str:
         cells = []
         for n in names:
             v = results[n][k]
-            counted = k in ("answerable", "out_of_corpus")
+            counted = k in ("answerable", "out_of_corpus", "answer_removed")
             cells.append((str(int(v)) if counted else f"{v:.1f}" if k.startswith(("median", "lat"))
                           else f"{v:.1%}").rjust(10))  # fmt: skip
         lines.append(k.ljust(width) + "".join(cells))
@@ -165,7 +180,7 @@ def show_misses(name: str, rows: Sequence[Asked]) -> None:
         good = answer_hit(a, q.answers) if r.in_corpus else a.abstained
         if good and (not r.in_corpus or span_hit(a, q.answers)):
             continue
-        what = "MISS" if not good else "SPAN"
+        what = "REMOVED" if r.near else "MISS" if not good else "SPAN"
         span = a.text[a.span[0] : a.span[1]] if a.text and a.span else None
         print(
             f"[{name} {what}] {q.id} {q.question!r} gold={list(q.answers)} conf={a.confidence:.2f}"
@@ -195,11 +210,11 @@ def main() -> int:
         if name == "default":
             s = build(base, REPO / "corpus", args.work / "default-index")
             questions = list(read_questions(DEFAULT_QUESTIONS))
-            rows = ask_all(QA.open(s), questions)
+            rows = ask_all(QA.open(s), questions, near=True)
         elif name in ("wcep", "wcep-own"):
             s = build(base, shared / "wcep", args.work / "wcep-index")
             path = evals / "wcep" / "questions-dev.jsonl" if name == "wcep" else WCEP_OWN_QUESTIONS
-            rows = ask_all(QA.open(s), list(read_questions(path)))
+            rows = ask_all(QA.open(s), list(read_questions(path)), near=True)
         else:
             if qa is None:
                 qa = QA.open(benchmark_index(base, args.index, evals))

@@ -6,8 +6,15 @@ figures, and write `retrieval/answer/ranker.json`.
 The index must hold both benchmark corpora (`python bench/answers.py` builds it). The
 ranker is a two-layer network trained listwise (softmax over each question's candidate
 sentences, the answer-bearing ones as targets); its confidence is a logistic calibration
-of the top score and margin. Folds are by question, so every reported figure comes from
-models that never saw the question.
+(inputs in `retrieval.answer.ranker.CALIBRATION_INPUTS`) of whether the corpus searched
+answers the question, fitted on questions asked of a corpus that does and of corpora that
+do not: every third question is also asked of the other benchmark's documents only (a far
+miss), and every third (another third) of its own corpus without the passages that hold
+its answer (a near miss: the topic is there, the detail is not). Each benchmark weighs the
+same in the calibration. Folds are by question (a question and its misses share one), for
+the ranker and the calibration alike, so every reported figure comes from models that
+never saw the question. A hit is counted as `bench/quality.py` and replies do: a gold
+answer in the quote or, for "when" questions, in the quoted story's date.
 """
 
 from __future__ import annotations
@@ -24,19 +31,27 @@ import numpy as np
 import torch
 
 from retrieval.answer.engine import gather, pick, quote
-from retrieval.answer.evaluate import hit, read_questions
-from retrieval.answer.features import FEATURES, featurize
+from retrieval.answer.evaluate import AnswerFree, hit, read_questions
+from retrieval.answer.features import FEATURES, Candidate, featurize
 from retrieval.answer.qa import QA
-from retrieval.answer.ranker import RANKER_PATH, Ranker, calibration_inputs
+from retrieval.answer.ranker import (
+    CALIBRATION_INPUTS,
+    RANKER_PATH,
+    Ranker,
+    calibration_inputs,
+    check_features,
+)
 from retrieval.dates import asked_on, parse_day
 from retrieval.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "eval"
 SETS = ("rtqa", "squad")
-# Every Nth question is also asked of the other benchmark's documents only: an
-# out-of-corpus question, which the confidence calibration must learn to abstain on.
+# Every Nth question is also asked of the other benchmark's documents only (n % N == 0),
+# and every Nth of its own corpus without the passages holding its answer (n % N == 1):
+# questions the corpus does not answer, which the calibration must learn to abstain on.
 OUT_OF_CORPUS_EVERY = 3
+CACHE_LAYOUT = 2  # rows: (set, question, Gathered); sets "rtqa", "rtqa-out", "rtqa-near", ...
 
 
 def gathered(qa: QA, cache: Path | None):  # type: ignore[no-untyped-def]
@@ -44,11 +59,12 @@ def gathered(qa: QA, cache: Path | None):  # type: ignore[no-untyped-def]
     version = qa.version
     if cache and cache.exists():
         saved = pickle.loads(cache.read_bytes())
-        if saved["version"] == version:
+        if saved["version"] == version and saved.get("layout") == CACHE_LAYOUT:
             return saved["rows"]
     rows = []
     started = time.perf_counter()
     chunk_set = np.array([c.doc_id.split("-")[0] for c in qa.retriever.index.chunks])
+    answer_free = AnswerFree(*qa.retriever.index.lexical_columns())
     for name in SETS:
         other = chunk_set != name  # the other benchmark's documents only
         for n, q in enumerate(read_questions(SHARED / name / "questions-dev.jsonl")):
@@ -57,9 +73,13 @@ def gathered(qa: QA, cache: Path | None):  # type: ignore[no-untyped-def]
             if n % OUT_OF_CORPUS_EVERY == 0:
                 g = gather(qa.retriever, q.question, asked_at=asked, allowed=other)
                 rows.append((f"{name}-out", q, g))
+            elif n % OUT_OF_CORPUS_EVERY == 1:
+                free = answer_free.allowed(q.answers)
+                g = gather(qa.retriever, q.question, asked_at=asked, allowed=free)
+                rows.append((f"{name}-near", q, g))
     print(f"retrieved for {len(rows)} questions in {time.perf_counter() - started:.0f}s")
     if cache:
-        cache.write_bytes(pickle.dumps({"version": version, "rows": rows}))
+        cache.write_bytes(pickle.dumps({"version": version, "layout": CACHE_LAYOUT, "rows": rows}))
     return rows
 
 
@@ -92,12 +112,29 @@ def train(xs: list[np.ndarray], ys: list[np.ndarray], mean: np.ndarray, scale: n
     return Ranker(mean, scale, w1, b1, w2, b2)
 
 
-def calibrate(inputs: np.ndarray, hits: np.ndarray) -> tuple[float, ...]:
-    """Logistic regression of "the top sentence holds the answer" on calibration inputs."""
+def calibrate(inputs: np.ndarray, answerable: np.ndarray, weights: np.ndarray) -> tuple[float, ...]:
+    """Logistic regression of "the corpus searched answers the question" on calibration
+    inputs (standardised for the fit, weights returned for the raw inputs), then the bias."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(max_iter=1000).fit(inputs, hits)
-    return (*(float(w) for w in model.coef_[0]), float(model.intercept_[0]))
+    mean, scale = inputs.mean(0), inputs.std(0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(max_iter=2000).fit(
+        (inputs - mean) / scale, answerable, sample_weight=weights
+    )
+    w = model.coef_[0] / scale
+    return (*(float(v) for v in w), float(model.intercept_[0] - np.dot(w, mean)))
+
+
+def apply_calibration(calibration: tuple[float, ...], inputs: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-(inputs @ np.array(calibration[:-1]) + calibration[-1])))
+
+
+def quote_hit(g, b: int, p: int | None, answers) -> bool:  # type: ignore[no-untyped-def]
+    """As replies count: a gold answer in the quote, or for "when" in the story's date."""
+    cands: list[Candidate] = g.candidates
+    text, _ = quote(cands[b], cands[p] if p is not None else None)
+    return hit(text, answers) or (g.info.wh == "when" and hit(cands[b].hit.date, answers))
 
 
 def choose_neighbour_margin(
@@ -122,11 +159,10 @@ def choose_neighbour_margin(
                 if not len(cv_scores[i]):
                     continue
                 b, p = pick(cv_scores[i], g.candidates, margin)
-                partner = g.candidates[p] if p is not None else None
-                text, _ = quote(g.candidates[b], partner)
-                hits[i] = hit(text, q.answers)
+                hits[i] = quote_hit(g, b, p, q.answers)
                 if answered[i]:
-                    words.append(len(text.split()))
+                    partner = g.candidates[p] if p is not None else None
+                    words.append(len(quote(g.candidates[b], partner)[0].split()))
             median = float(np.median(words))
             ok &= median <= max_median
             rate = (hits & answered)[names == name].mean()
@@ -144,12 +180,15 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--answered", type=float, default=0.91,
+    parser.add_argument("--answered", type=float, default=0.93,
                         help="answered rate the abstain threshold is set for")  # fmt: skip
     parser.add_argument("--cache", type=Path, default=Path("/tmp/newsqa-gathered.pkl"))
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--gold-only", action=argparse.BooleanOptionalAction, default=True,
                         help="train on answer sentences of the gold document only")  # fmt: skip
+    parser.add_argument("--keep-network", action="store_true",
+                        help="ship the network of the current ranker file; refit only the "
+                             "calibration, threshold and neighbour margin")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -177,7 +216,7 @@ def main() -> int:
     fold = np.array([zlib.crc32(q.id.encode()) % args.folds for _, q, _ in rows])
     in_corpus = np.isin(names, SETS)
     cv_scores: list[np.ndarray] = [np.zeros(0)] * len(rows)
-    inputs = np.zeros((len(rows), 7))
+    inputs = np.zeros((len(rows), len(CALIBRATION_INPUTS)))
     hits = np.zeros(len(rows), dtype=bool)
     started = time.perf_counter()
     for k in range(args.folds):
@@ -190,12 +229,22 @@ def main() -> int:
                 inputs[i] = calibration_inputs(cv_scores[i], xs[i])
                 hits[i] = ys[i][int(np.argmax(cv_scores[i]))]
             else:
-                inputs[i] = (-10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+                inputs[i] = (-10.0, *[0.0] * (len(CALIBRATION_INPUTS) - 1))
     print(f"cross-validation trained in {time.perf_counter() - started:.0f}s")
 
-    # Calibrate confidence on the held-out fold outputs, then set the threshold.
-    calib = calibrate(inputs, hits)
-    conf = 1 / (1 + np.exp(-(inputs @ np.array(calib[:-1]) + calib[-1])))
+    # Calibrate on the held-out fold outputs: asked of a corpus holding the answer or not.
+    # Each benchmark (its questions and their misses) weighs the same; the calibration,
+    # too, is cross-validated by question before the threshold is set.
+    answerable = in_corpus
+    weights = np.zeros(len(rows))
+    for name in SETS:
+        mine = np.array([n.split("-")[0] == name for n in names])
+        weights[mine] = len(rows) / (len(SETS) * mine.sum())
+    conf = np.zeros(len(rows))
+    for k in range(args.folds):
+        calib = calibrate(inputs[fold != k], answerable[fold != k], weights[fold != k])
+        conf[fold == k] = apply_calibration(calib, inputs[fold == k])
+    calib = calibrate(inputs, answerable, weights)
     # One threshold for every set, low enough that each answers at least --answered.
     threshold = min(float(np.quantile(conf[names == n], 1 - args.answered)) for n in SETS)
     answered = conf >= threshold
@@ -211,17 +260,28 @@ def main() -> int:
             "precision": float(quote_hits[m & answered].mean()),
             "oracle": float(np.mean([ys[i].any() for i in np.flatnonzero(m)])),
             "out_of_corpus_abstained": float((~answered)[names == f"{name}-out"].mean()),
+            "near_miss_abstained": float((~answered)[names == f"{name}-near"].mean()),
         }
     print(f"cross-validated ({args.folds} folds by question), threshold {threshold:.3f}:")
     print(json.dumps(report, indent=1))
 
-    keep = np.flatnonzero(in_corpus)
-    final = train([xs[i] for i in keep], [targets[i] for i in keep], mean, scale,
-                  args.hidden, args.epochs)  # fmt: skip
+    saved = json.loads(RANKER_PATH.read_text())
+    if args.keep_network:
+        # The figures above come from networks trained per fold either way; keeping the
+        # shipped one keeps answers on other corpora from moving with retraining noise.
+        check_features(saved.get("features"), RANKER_PATH)
+        f32 = np.float32
+        final = Ranker(*(np.asarray(saved[k], f32) for k in ("mean", "scale", "w1", "b1", "w2")),
+                       float(saved["b2"]))  # fmt: skip
+        trained = {k: saved[k] for k in ("hidden", "epochs") if k in saved}
+    else:
+        keep = np.flatnonzero(in_corpus)
+        final = train([xs[i] for i in keep], [targets[i] for i in keep], mean, scale,
+                      args.hidden, args.epochs)  # fmt: skip
+        trained = {"hidden": args.hidden, "epochs": args.epochs}
     final = replace(final, calibration=calib, threshold=threshold, neighbour_margin=neighbour)
     if not args.no_write:
-        final.save(RANKER_PATH, {"cross_validated": report, "hidden": args.hidden,
-                                 "epochs": args.epochs})  # fmt: skip
+        final.save(RANKER_PATH, {"cross_validated": report, **trained})
         print(f"wrote {RANKER_PATH}")
     return 0
 

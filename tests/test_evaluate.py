@@ -6,7 +6,8 @@ import pytest
 
 from retrieval.answer.batch import Question
 from retrieval.answer.engine import Answer, Passage
-from retrieval.answer.evaluate import Outcome, hit, metrics
+from retrieval.answer.evaluate import AnswerFree, Outcome, hit, metrics
+from retrieval.dates import day_number
 
 
 def _outcome(
@@ -57,3 +58,19 @@ def test_hit_matches_whole_answers_only() -> None:
     assert not hit("It happened in 2015.", ["5"])
     assert hit("Five people, 5 in all.", ["5"])
     assert not hit(None, ["x"]) and not hit("anything", [""])
+
+
+def test_answer_free_masks_exactly_the_chunks_holding_a_gold_answer() -> None:
+    """A chunk is masked when a gold string is in its text (matched as hit() does: whole
+    numbers only) or when a gold YYYY-MM-DD is its date; every other chunk stays."""
+    texts = [
+        "Kerala temple fire\nAt least 102 people were killed.",
+        "The toll rose to 1102 on Monday.",  # 102 only inside a longer number
+        "Police detained five workers.",
+        "A fire at a temple; the 102 dead were mourned.",
+    ]
+    days = [day_number("2016-04-10"), day_number("2016-04-11"), 0, day_number("2016-04-12")]
+    free = AnswerFree(texts, days)
+    assert free.allowed(["102"]).tolist() == [False, True, True, False]
+    assert free.allowed(["Five Workers", "2016-04-11"]).tolist() == [True, False, False, True]
+    assert free.allowed([""]).all()

@@ -1,4 +1,5 @@
-"""Feature rows built by name, and the ranker file's feature names checked on load."""
+"""Feature rows built by name, the ranker file's feature and calibration input names
+checked on load, and calibration inputs that do not depend on the score scale."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import pytest
 from retrieval.answer.engine import gather
 from retrieval.answer.features import FEATURES, NEAR_COS, featurize
 from retrieval.answer.qa import QA
-from retrieval.answer.ranker import RANKER_PATH, Ranker
+from retrieval.answer.ranker import (
+    CALIBRATION_INPUTS,
+    RANKER_PATH,
+    Ranker,
+    calibration_inputs,
+)
 from retrieval.errors import ConfigError
 from retrieval.settings import Settings
 
@@ -58,8 +64,39 @@ def test_ranker_file_with_missing_feature_is_refused(tmp_path: Path) -> None:
 
 
 def test_shipped_ranker_loads() -> None:
-    """The committed ranker file matches today's features."""
-    assert Ranker.load(RANKER_PATH).w1.shape[1] == len(FEATURES)
+    """The committed ranker file matches today's features and calibration inputs."""
+    ranker = Ranker.load(RANKER_PATH)
+    assert ranker.w1.shape[1] == len(FEATURES)
+    assert len(ranker.calibration) == len(CALIBRATION_INPUTS) + 1
+
+
+def test_ranker_file_with_other_calibration_inputs_is_refused(tmp_path: Path) -> None:
+    """A file calibrated on an older list of inputs is refused with a way out."""
+    data = json.loads(RANKER_PATH.read_text())
+    data["calibration_inputs"] = list(CALIBRATION_INPUTS[:-1])
+    path = tmp_path / "ranker.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match=r"calibrated on other inputs.*train_ranker"):
+        Ranker.load(path)
+
+
+def test_calibration_inputs_but_the_top_score_ignore_a_shift_of_all_scores(qa: QA) -> None:
+    """Margin, the top sentence's softmax share and its match features stay the same when
+    every score moves by one amount; the inputs follow CALIBRATION_INPUTS by name."""
+    g = gather(qa.retriever, "Who is Moscow's envoy to NATO?")
+    x = featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates)
+    scores = qa.ranker.scores(x)
+    a = dict(zip(CALIBRATION_INPUTS, calibration_inputs(scores, x), strict=True))
+    b = dict(zip(CALIBRATION_INPUTS, calibration_inputs(scores + 3.0, x), strict=True))
+    assert np.isclose(b["top"] - a["top"], 3.0)
+    for name in CALIBRATION_INPUTS[1:]:
+        assert np.isclose(a[name], b[name], atol=1e-5), name
+    top = int(np.argmax(scores))
+    assert np.isclose(a["s_cos"], x[top, FEATURES.index("s_cos")])
+    assert np.isclose(a["best_passage_cos"], x[:, FEATURES.index("c_cos")].max())
+    assert 0 < a["top_share"] <= 1 and np.isclose(
+        a["top_share"], np.exp(scores[top]) / np.exp(scores).sum(), atol=1e-5
+    )
 
 
 def test_date_and_period_columns(qa: QA) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import statistics
@@ -11,9 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from retrieval.answer.batch import Question
 from retrieval.answer.batch import read_questions as read_questions  # for the bench scripts
 from retrieval.answer.engine import Answer
+from retrieval.dates import day_number
 from retrieval.errors import NewsQAError
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,15 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w%$.']+", " ", text.lower()).split())
 
 
+def _gold_pattern(gold: str) -> re.Pattern[str] | None:
+    want = normalise(gold)
+    if not want:
+        return None
+    before = r"(?<!\w)(?<!\d\.)" if want[0].isdigit() else ""  # not in 2015 or 1.5
+    after = r"(?!\w)(?!\.\d)" if want[-1].isdigit() else ""
+    return re.compile(before + re.escape(want) + after)
+
+
 def hit(answer_text: str | None, gold: Sequence[str]) -> bool:
     """Whether a gold answer string occurs in the answer text (case-insensitive); a gold
     answer that starts or ends with a digit must not touch another letter or digit there
@@ -42,15 +55,43 @@ def hit(answer_text: str | None, gold: Sequence[str]) -> bool:
     if not answer_text:
         return False
     norm = normalise(answer_text)
-    for g in gold:
-        want = normalise(g)
-        if not want:
-            continue
-        before = r"(?<!\w)(?<!\d\.)" if want[0].isdigit() else ""  # not in 2015 or 1.5
-        after = r"(?!\w)(?!\.\d)" if want[-1].isdigit() else ""
-        if re.search(before + re.escape(want) + after, norm):
-            return True
-    return False
+    return any(p is not None and p.search(norm) for p in map(_gold_pattern, gold))
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+class AnswerFree:
+    """Masks of the chunks that do not hold a question's gold answer, for asking the
+    question of a corpus that still holds its topic but not its answer (a near miss:
+    the kind of question a reader asks about a detail the news did not report).
+
+    A chunk holds the answer when a gold string occurs in its title or text (matched as
+    :func:`hit` does) or, for a gold date written as YYYY-MM-DD, when it is dated that day
+    (replies show the story's date).
+    """
+
+    def __init__(self, texts: Sequence[str], days: Sequence[int]) -> None:
+        norms = [normalise(t) for t in texts]
+        self._starts = []
+        pos = 0
+        for t in norms:
+            self._starts.append(pos)
+            pos += len(t) + 3
+        self._all = " | ".join(norms)  # one search over every chunk; the bar ends words
+        self._days = np.asarray(days)
+
+    def allowed(self, gold: Sequence[str]) -> np.ndarray:
+        keep = np.ones(len(self._starts), dtype=bool)
+        for g in gold:
+            pattern = _gold_pattern(g)
+            if pattern is None:
+                continue
+            for m in pattern.finditer(self._all):
+                keep[bisect.bisect_right(self._starts, m.start()) - 1] = False
+            if _ISO_DAY.fullmatch(g.strip()):
+                keep[self._days == day_number(g.strip())] = False
+        return keep
 
 
 def run_questions(

@@ -19,16 +19,34 @@ from retrieval.answer.features import FEATURES
 from retrieval.errors import ConfigError
 
 _CALIBRATION_FEATURES = [
-    FEATURES.index(n) for n in ("s_cos", "overlap", "c_cos", "chunk_overlap", "coverage")
+    FEATURES.index(n)
+    for n in ("s_cos", "overlap", "c_cos", "chunk_overlap", "coverage", "ctx_overlap")
 ]
+_C_COS = FEATURES.index("c_cos")
+
+#: What the confidence is a logistic function of (see :func:`calibration_inputs`); the
+#: ranker file records them, and loading refuses a file fitted on others.
+CALIBRATION_INPUTS = (
+    "top", "margin", "s_cos", "overlap", "c_cos", "chunk_overlap", "coverage",
+    "ctx_overlap", "top_share", "best_passage_cos",
+)  # fmt: skip
 
 
 def calibration_inputs(scores: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """Top score, its margin over the next, and the top sentence's match features."""
+    """The inputs of the confidence, in the order of :data:`CALIBRATION_INPUTS`: the top
+    score and its margin over the next, the top sentence's match features (similarity,
+    term overlap of the sentence, its neighbours and its passage), the top sentence's
+    share of the softmax over all candidates, and the best passage similarity of any
+    candidate. All are on scales that do not depend on the corpus: cosines, shares of
+    the question's terms, and score differences within one question."""
     order = np.argsort(-scores)
     top = float(scores[order[0]])
     margin = top - float(scores[order[1]]) if len(scores) > 1 else 5.0
-    return np.array([top, min(margin, 5.0), *features[order[0], _CALIBRATION_FEATURES]])
+    share = 1.0 / float(np.exp(scores - top).sum())
+    return np.array([
+        top, min(margin, 5.0), *features[order[0], _CALIBRATION_FEATURES], share,
+        float(features[:, _C_COS].max()),
+    ])  # fmt: skip
 
 
 def check_features(names: object, path: Path) -> None:
@@ -59,7 +77,7 @@ class Ranker:
     b1: np.ndarray
     w2: np.ndarray  # hidden
     b2: float
-    calibration: tuple[float, ...] = (1.0,) + (0.0,) * 7  # see calibration_inputs
+    calibration: tuple[float, ...] = (1.0,) + (0.0,) * len(CALIBRATION_INPUTS)  # weights, bias
     threshold: float = 0.5  # abstain below this confidence
     neighbour_margin: float = 1.0  # score gap within which an adjacent sentence is quoted too
 
@@ -68,12 +86,16 @@ class Ranker:
         return h @ self.w2 + self.b2
 
     def confidence(self, scores: np.ndarray, features: np.ndarray) -> float:
-        """Calibrated probability that the top-scored sentence holds the answer.
+        """Calibrated probability that the corpus answers the question (the answer is then
+        the top-scored sentence).
 
         The ranker's scores only order one question's sentences; whether the best of them
         answers at all also depends on how well it matches the question, so the calibration
-        sees the top score and margin together with the best sentence's similarity, term
-        overlap and passage similarity. Out-of-corpus questions fall below the threshold.
+        sees the top score, margin and softmax share together with the best sentence's
+        similarity, term overlap and passage similarity. It is fitted on questions asked of
+        a corpus that holds their answer and of corpora that do not (another corpus, or
+        the same one with every passage holding the answer taken out), so questions whose
+        answer the corpus lacks fall below the threshold.
         """
         if len(scores) == 0:
             return 0.0
@@ -90,6 +112,7 @@ class Ranker:
             "w2": self.w2.tolist(),
             "b2": self.b2,
             "calibration": list(self.calibration),
+            "calibration_inputs": list(CALIBRATION_INPUTS),
             "threshold": self.threshold,
             "neighbour_margin": self.neighbour_margin,
             **(extra or {}),
@@ -103,6 +126,11 @@ class Ranker:
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read the ranker file {path}: {exc}") from None
         check_features(data.get("features"), path)
+        if data.get("calibration_inputs") != list(CALIBRATION_INPUTS):
+            raise ConfigError(
+                f"{path} was calibrated on other inputs than {list(CALIBRATION_INPUTS)}; "
+                "run bench/train_ranker.py"
+            )
         f32 = np.float32
         return cls(
             np.asarray(data["mean"], f32), np.asarray(data["scale"], f32),
