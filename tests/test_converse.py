@@ -179,7 +179,8 @@ def test_memory_forgets_after_silence_and_bounds_conversations() -> None:
 
 def test_nato_council_meeting_follow_up(qa: QA) -> None:
     """After the council meeting question, "Where will it be held?" is read as the meeting
-    and answered with Brussels, more surely than the same words alone."""
+    and answered with Brussels, more surely than the same words alone (at more than twice
+    the odds: a measure that does not depend on where the calibration puts both)."""
     first = respond(qa, [], "When did NATO announce the council meeting?", asked_at=ASKED)
     assert first.kind == "question" and first.number == 1 and not first.uses
     turn = respond(qa, [first], "Where will it be held?", asked_at=ASKED)
@@ -189,7 +190,10 @@ def test_nato_council_meeting_follow_up(qa: QA) -> None:
     assert turn.answer is not None and not turn.answer.abstained
     assert "Brussels" in (turn.answer.text or "")
     alone = qa.answer("Where will it be held?", asked_at=ASKED)
-    assert turn.answer.confidence > alone.confidence + 0.2
+    def odds(p: float) -> float:
+        return p / (1 - p)
+
+    assert odds(turn.answer.confidence) > 2 * odds(alone.confidence)
     text = format_turn(turn)
     assert text.startswith("-# Taken as: Where will the council meeting be held?\n> ")
     assert "understood as: Where will the council meeting be held?" in turn.explain()
