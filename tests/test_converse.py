@@ -190,6 +190,7 @@ def test_nato_council_meeting_follow_up(qa: QA) -> None:
     assert turn.answer is not None and not turn.answer.abstained
     assert "Brussels" in (turn.answer.text or "")
     alone = qa.answer("Where will it be held?", asked_at=ASKED)
+
     def odds(p: float) -> float:
         return p / (1 - p)
 
