@@ -14,7 +14,8 @@ its answer (a near miss: the topic is there, the detail is not). Each benchmark 
 same in the calibration. Folds are by question (a question and its misses share one), for
 the ranker and the calibration alike, so every reported figure comes from models that
 never saw the question. A hit is counted as `bench/quality.py` and replies do: a gold
-answer in the quote or, for "when" questions, in the quoted story's date.
+answer in the quote the engine would give (its choice of sentence and neighbour,
+`engine.chosen`) or, for "when" questions, in the quoted story's date.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from retrieval.answer.engine import gather, pick, quote
+from retrieval.answer.engine import chosen, gather, quote
 from retrieval.answer.evaluate import AnswerFree, hit, read_questions
 from retrieval.answer.features import FEATURES, Candidate, featurize
 from retrieval.answer.qa import QA
@@ -42,6 +43,7 @@ from retrieval.answer.ranker import (
     check_features,
 )
 from retrieval.dates import asked_on, parse_day
+from retrieval.search.lexical import Lexical
 from retrieval.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,11 +132,15 @@ def apply_calibration(calibration: tuple[float, ...], inputs: np.ndarray) -> np.
     return 1 / (1 + np.exp(-(inputs @ np.array(calibration[:-1]) + calibration[-1])))
 
 
-def quote_hit(g, b: int, p: int | None, answers) -> bool:  # type: ignore[no-untyped-def]
+def quoted(g, scores: np.ndarray, margin: float, lexical: Lexical) -> tuple[str, Candidate]:  # type: ignore[no-untyped-def]
+    """The quote a reply would give (the engine's choice of sentence and neighbour)."""
+    best, partner = chosen(g.info, g.candidates, scores, margin, lexical)
+    return quote(best, partner)[0], best
+
+
+def quote_hit(g, text: str, best: Candidate, answers) -> bool:  # type: ignore[no-untyped-def]
     """As replies count: a gold answer in the quote, or for "when" in the story's date."""
-    cands: list[Candidate] = g.candidates
-    text, _ = quote(cands[b], cands[p] if p is not None else None)
-    return hit(text, answers) or (g.info.wh == "when" and hit(cands[b].hit.date, answers))
+    return hit(text, answers) or (g.info.wh == "when" and hit(best.hit.date, answers))
 
 
 def choose_neighbour_margin(
@@ -158,11 +164,10 @@ def choose_neighbour_margin(
                 _, q, g = rows[i]
                 if not len(cv_scores[i]):
                     continue
-                b, p = pick(cv_scores[i], g.candidates, margin)
-                hits[i] = quote_hit(g, b, p, q.answers)
+                text, best = quoted(g, cv_scores[i], margin, qa.retriever.lexical)
+                hits[i] = quote_hit(g, text, best, q.answers)
                 if answered[i]:
-                    partner = g.candidates[p] if p is not None else None
-                    words.append(len(quote(g.candidates[b], partner)[0].split()))
+                    words.append(len(text.split()))
             median = float(np.median(words))
             ok &= median <= max_median
             rate = (hits & answered)[names == name].mean()

@@ -16,6 +16,7 @@ from retrieval.answer.running import newest_report
 from retrieval.answer.span import answer_span
 from retrieval.errors import BadQuestionError
 from retrieval.ingest.textnorm import valid_text
+from retrieval.search.lexical import Lexical
 from retrieval.search.retriever import Hit, Retriever
 
 
@@ -203,6 +204,23 @@ def _adds_nothing(
     return not set(terms(info.text)) & set(terms(partner.text))
 
 
+def chosen(
+    info: QuestionInfo, cands: Sequence[Candidate], scores: np.ndarray, margin: float,
+    lexical: Lexical,
+) -> tuple[Candidate, Candidate | None]:  # fmt: skip
+    """The sentence to quote and the neighbour quoted with it, as replies choose them
+    (`bench/train_ranker.py` scores the same choice)."""
+    best_i, partner_i = pick(scores, cands, margin)
+    newer = newest_report(info, cands, scores, best_i, lexical)
+    if newer is not None:  # a running toll: the newest report up to the asking day
+        best_i, partner_i = newer, None
+    best = cands[best_i]
+    partner = cands[partner_i] if partner_i is not None else None
+    if partner is not None and _adds_nothing(info, best, partner, lexical.terms):
+        partner = None
+    return best, partner
+
+
 def _shift(span: tuple[int, int] | None, offset: int) -> tuple[int, int] | None:
     return (span[0] + offset, span[1] + offset) if span is not None else None
 
@@ -307,14 +325,7 @@ def answer(
     )
     if not cands or confidence < threshold:
         return Answer(question, None, _sources(hits, 3), confidence, True, passages, trace=trace)
-    best_i, partner_i = pick(scores, cands, ranker.neighbour_margin)
-    newer = newest_report(g.info, cands, scores, best_i, retriever.lexical)
-    if newer is not None:  # a running toll: the newest report up to the asking day
-        best_i, partner_i = newer, None
-    best = cands[best_i]
-    partner = cands[partner_i] if partner_i is not None else None
-    if partner is not None and _adds_nothing(g.info, best, partner, retriever.lexical.terms):
-        partner = None
+    best, partner = chosen(g.info, cands, scores, ranker.neighbour_margin, retriever.lexical)
     text, offset = quote(best, partner)
     span = _shift(answer_span(g.info, best.text), offset)
     if span is None and partner is not None and partner.text in text:
