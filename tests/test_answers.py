@@ -294,3 +294,31 @@ def test_a_year_without_stories_never_opens_the_future(default_qa: QA) -> None:
     dates = [s.date for s in a.sources if s.date]
     assert dates and all(d <= "2016-04-21" for d in dates)
     assert not any(p.doc_id.startswith("news/2017/") for p in a.passages)
+
+
+def test_benchmarks_score_the_quote_replies_give(default_qa: QA, toll: QA) -> None:
+    """`engine.chosen` and `quote`, which bench/train_ranker.py scores, give exactly the
+    text of the answer, on the default corpus's questions and on a running toll (where a
+    newer report replaces the best-scored sentence)."""
+    from retrieval.answer.batch import read_questions
+    from retrieval.answer.engine import chosen, quote
+
+    asked = [
+        (default_qa, q.question, None)
+        for q in read_questions(REPO / "tests" / "data" / "questions" / "default-corpus.jsonl")
+    ]
+    asked.append((toll, "How many people died in the Oskarvik temple fire?",
+                  datetime(2023, 6, 13, 18, tzinfo=UTC)))  # fmt: skip
+    compared = 0
+    for qa, question, when in asked:
+        a = qa.answer(question, asked_at=when, explain=True)
+        if a.abstained:
+            continue
+        t = a.trace
+        assert t is not None
+        best, partner = chosen(
+            t.info, t.candidates, t.scores, qa.ranker.neighbour_margin, qa.retriever.lexical
+        )
+        assert quote(best, partner)[0] == a.text, question
+        compared += 1
+    assert compared >= 20
