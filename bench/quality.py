@@ -23,7 +23,8 @@ rtqa and squad benchmarks.
 Figures per set: hit rate (a gold answer in the quote, or for "when" questions in the
 answer's date, of the answerable questions), answered rate (of answerable), precision,
 out-of-corpus questions abstained, answer-removed questions abstained, span hit rate (a
-gold answer inside the bold span, of the hits, and of all answerable questions) and the
+gold answer inside the bold span, of the hits, and of all answerable questions; the median
+length of the spans shown, in words) and the
 share of answers whose first source is a web link. The ranker and its calibration are fitted on the
 rtqa and squad dev questions only (see `bench/train_ranker.py` for cross-validated
 figures); default and WCEP are corpora they never learnt from.
@@ -151,6 +152,9 @@ def figures(rows: Sequence[Asked]) -> dict[str, float]:
         "removed_abstained": sum(r.answer.abstained for r in near) / (len(near) or 1),
         "span_hit_of_hits": len(spans) / (len(hits) or 1),
         "span_hit": len(spans) / n,
+        "median_span_words": float(statistics.median(
+            [len(r.answer.text[slice(*r.answer.span)].split()) for r in answered
+             if r.answer.text and r.answer.span] or [0])),
         "web_link": len(linked) / (len(answered) or 1),
         "median_words": float(statistics.median(
             [len((r.answer.text or "").split()) for r in answered] or [0])),

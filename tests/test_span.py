@@ -1,14 +1,20 @@
-"""Tests for retrieval.answer.span: the bold span is the phrase that answers the question."""
+"""Tests for retrieval.answer.span: the bold span is the phrase that answers the question,
+and the typed picker finds the name, number, date or place the engine's quote rules ask for."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from retrieval.answer.engine import _adds_nothing
 from retrieval.answer.features import Candidate
+from retrieval.answer.phrases import MAX_WORDS
 from retrieval.answer.question import analyse
-from retrieval.answer.span import answer_span
+from retrieval.answer.span import SpanScorer, answer_span, shipped_scorer, typed_span
+from retrieval.errors import ConfigError
 from retrieval.search.lexical import Lexical
 from retrieval.search.retriever import Hit
 
@@ -69,17 +75,95 @@ ENVOY = (
         ),
     ],
 )
-def test_span_answers_the_question(question: str, sentence: str, span: str) -> None:
-    """The span is the name, number, place or date the question asks for, not another one."""
-    found = answer_span(analyse(question), sentence)
+def test_typed_span_is_the_name_number_place_or_date_asked_for(
+    question: str, sentence: str, span: str
+) -> None:
+    """The typed pick is the name, number, place or date the question asks for, not
+    another one."""
+    found = typed_span(analyse(question), sentence)
     assert found is not None
     assert sentence[found[0] : found[1]] == span
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "answer", "not_in"),
+    [
+        ("Who is Moscow's envoy to NATO?", ENVOY, "Alexander Grushko", "Stoltenberg"),
+        (
+            "When was the NATO-Russia Council broken off?",
+            "The NATO-Russia Council, which was broken off in June 2014 after the Crimea "
+            "crisis, will meet in Brussels.",
+            "June 2014",
+            "Brussels",
+        ),
+        (
+            "What did the harbour authority approve on Tuesday?",
+            "After a long debate, the harbour authority approved a floating solar farm on "
+            "Tuesday, its chairman said.",
+            "floating solar farm",
+            "chairman",
+        ),
+        (
+            "What does the new plant turn into electricity?",
+            "The new plant near the river turns household waste into electricity for about "
+            "40,000 homes.",
+            "household waste",
+            "river",
+        ),
+        (
+            "Which instrument did the young composer play?",
+            "As a child the young composer played the cello in a village orchestra.",
+            "cello",
+            "child",
+        ),
+    ],
+)
+def test_span_holds_the_answer_and_is_short(
+    question: str, sentence: str, answer: str, not_in: str
+) -> None:
+    """The bold span holds the answer (a name, a date or a common-noun phrase), not
+    another part of the sentence, and is a phrase of at most MAX_WORDS words."""
+    found = answer_span(analyse(question), sentence)
+    assert found is not None
+    span = sentence[found[0] : found[1]]
+    assert answer in span
+    assert not_in not in span
+    assert len(span.split()) <= MAX_WORDS
+
+
 def test_no_span_when_the_sentence_only_repeats_the_question() -> None:
-    """A sentence naming only what the question names has no span to mark."""
+    """A sentence naming only what the question names has no span to mark, and no typed
+    pick either."""
     q = analyse("Who met Jens Stoltenberg in Brussels?")
     assert answer_span(q, "Jens Stoltenberg was in Brussels.") is None
+    assert typed_span(q, "Jens Stoltenberg was in Brussels.") is None
+
+
+def test_typed_span_finds_nothing_of_another_kind_while_answer_span_still_marks_a_phrase() -> None:
+    """A "who" question on a sentence without a name: the engine's typed check says no
+    answer of that kind (None), while the bold span still marks the likeliest phrase."""
+    q = analyse("Who leads the investigation?")
+    sentence = "the investigation is led by a special prosecutor appointed last week."
+    assert typed_span(q, sentence) is None
+    found = answer_span(q, sentence)
+    assert found is not None and "prosecutor" in sentence[found[0] : found[1]]
+
+
+def test_span_weights_from_other_features_are_refused(tmp_path: Path) -> None:
+    """A weights file fitted on other features fails with a one-line ConfigError that says
+    how to refit, not with wrong spans."""
+    good = shipped_scorer()
+    path = tmp_path / "span.json"
+    good.save(path, {})
+    assert SpanScorer.load(path).weights.keys() == good.weights.keys()
+    data = json.loads(path.read_text())
+    data["features"] = data["features"][1:]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="train_span"):
+        SpanScorer.load(path)
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot read"):
+        SpanScorer.load(path)
 
 
 MASTERS = (

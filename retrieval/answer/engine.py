@@ -13,7 +13,7 @@ from retrieval.answer.features import _PRONOUN_START, Candidate, candidates, fea
 from retrieval.answer.question import QuestionInfo, analyse
 from retrieval.answer.ranker import Ranker
 from retrieval.answer.running import newest_report
-from retrieval.answer.span import answer_span
+from retrieval.answer.span import answer_span, typed_span
 from retrieval.errors import BadQuestionError
 from retrieval.ingest.textnorm import valid_text
 from retrieval.search.lexical import Lexical
@@ -197,9 +197,9 @@ def _adds_nothing(
     only for questions whose kind of answer is clear: a name, number, date or place."""
     if info.wh not in ("who", "how_many", "when", "where"):
         return False
-    if answer_span(info, best.text) is None:
+    if typed_span(info, best.text) is None:
         return False
-    if answer_span(info, partner.text) is None:
+    if typed_span(info, partner.text) is None:
         return True
     return not set(terms(info.text)) & set(terms(partner.text))
 
@@ -328,7 +328,10 @@ def answer(
     best, partner = chosen(g.info, cands, scores, ranker.neighbour_margin, retriever.lexical)
     text, offset = quote(best, partner)
     span = _shift(answer_span(g.info, best.text), offset)
-    if span is None and partner is not None and partner.text in text:
+    if (
+        partner is not None and partner.text in text
+        and typed_span(g.info, best.text) is None and typed_span(g.info, partner.text) is not None
+    ):  # fmt: skip
         # The answer may sit in the quoted neighbour ("A fire occurs at a temple in
         # Kerala. At least 102 people have been killed ...").
         span = _shift(answer_span(g.info, partner.text), offset + partner.start - best.start)

@@ -1,20 +1,37 @@
 """The answer span: the words of a quoted sentence that answer the question, shown in bold.
 
-Candidates are phrases of the kind the question asks for (a name for "who", a number for
-"how many", a date for "when", a place for "where", a name for "which"/"what") that the
-question does not already contain. Of several, the one nearest the words the sentence
-shares with the question wins: in "said NATO chief Jens Stoltenberg, who will chair the
-talks with Moscow's envoy to NATO, Alexander Grushko", asked "Who is Moscow's envoy?",
-Grushko sits beside "envoy" and Stoltenberg does not.
+Two pickers. :func:`answer_span` (the bold span) scores every candidate phrase of the
+sentence (`retrieval.answer.phrases`: runs of up to six words that do not start or end on
+a function word) with a linear scorer fitted on the benchmarks' dev questions
+(`bench/train_span.py`, weights in ``span.json``), so that "What did the authority
+approve?" marks "a floating solar farm" as readily as "Who ...?" marks a name.
+
+:func:`typed_span` only proposes phrases of the kind the question asks for (a name for
+"who", a number for "how many", a date for "when", a place for "where", a name for
+"which"/"what") that the question does not already contain; of several, the one nearest
+the words the sentence shares with the question wins: in "said NATO chief Jens
+Stoltenberg, who will chair the talks with Moscow's envoy to NATO, Alexander Grushko",
+asked "Who is Moscow's envoy?", Grushko sits beside "envoy" and Stoltenberg does not. Its
+None means "this sentence holds no answer of the asked kind", which the engine's quote
+rules rely on; the scorer also reads it as a feature.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from bisect import bisect_left
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
+import numpy as np
+
+from retrieval.answer import phrases
+from retrieval.answer.phrases import QUANTITY
 from retrieval.answer.question import QuestionInfo
 from retrieval.dates import DATE_PHRASE
+from retrieval.errors import ConfigError
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -43,12 +60,6 @@ NUMBER_PHRASE = re.compile(
 )
 _PLACE_BEFORE = re.compile(
     r"\b(?:in|at|near|from|to|into|across|outside|inside)\s+(?:the\s+)?$", re.I
-)
-# Questions whose answer is a quantity although they do not ask "how many".
-_QUANTITY = re.compile(
-    r"\bhow (?:heavy|strong|big|large|tall|long|far|old|much|high|deep|fast|powerful)\b|"
-    r"\b(?:what|which) (?:magnitude|vote|score|percentage|age|price|amount|size|margin)\b",
-    re.I,
 )
 _WORD = re.compile(r"\w+")
 _BY_BEFORE = re.compile(r"\bby\s+$", re.I)
@@ -133,9 +144,11 @@ def _candidates(wh: str, sentence: str) -> list[tuple[int, int]]:
     return []
 
 
-def answer_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
-    """The span of ``sentence`` that answers the question, or None when none fits."""
-    wh = "quantity" if info.wh == "how_many" or _QUANTITY.search(info.text) else info.wh
+def typed_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
+    """The name, number, date or place of ``sentence`` that answers the question, or None
+    when the sentence holds none of the kind asked for (the engine relies on this None:
+    such a sentence holds no answer of that kind)."""
+    wh = "quantity" if info.wh == "how_many" or QUANTITY.search(info.text) else info.wh
     q_words = [w for w in _WORD.findall(info.text.lower()) if w not in _QUESTION_STOP]
     q_all = {w.lower() for w in _WORD.findall(info.text)}
     q_stems = {_stem(w) for w in q_words if len(w) > 2}
@@ -174,3 +187,69 @@ def answer_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
         if best is None or score > best[0]:
             best = (score, (start, end))
     return best[1] if best else None
+
+
+@dataclass(frozen=True)
+class SpanScorer:
+    """A linear score of candidate phrases (rows of `phrases.FEATURES`), one weight vector
+    per answer type, fitted by `bench/train_span.py` so that, of a sentence's candidates,
+    one that holds the answer scores highest."""
+
+    weights: dict[str, np.ndarray]  # answer type (phrases.WH_GROUPS) -> weights
+    verbs: frozenset[str]  # words taken for verbs (see phrases.is_verb)
+
+    @classmethod
+    def load(cls, path: Path) -> SpanScorer:
+        try:
+            data = json.loads(path.read_text())
+            names, max_words = data["features"], int(data["max_words"])
+            weights = {g: np.array(data["weights"][g], dtype=float) for g in phrases.WH_GROUPS}
+            verbs = frozenset(str(w) for w in data["verbs"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"cannot read span weights {path}: {exc}") from exc
+        if names != list(phrases.FEATURES) or max_words != phrases.MAX_WORDS:
+            raise ConfigError(f"{path} was fitted on other features; run bench/train_span.py")
+        if any(w.shape != (len(names),) for w in weights.values()):
+            raise ConfigError(f"{path} has weights of the wrong length")
+        return cls(weights, verbs)
+
+    def save(self, path: Path, note: dict[str, object]) -> None:
+        data = {
+            **note,
+            "features": list(phrases.FEATURES),
+            "max_words": phrases.MAX_WORDS,
+            "weights": {g: [round(float(v), 4) for v in w] for g, w in self.weights.items()},
+            "verbs": sorted(self.verbs),
+        }
+        path.write_text(json.dumps(data) + "\n")
+
+
+SPAN_PATH = Path(__file__).with_name("span.json")
+
+
+@cache
+def shipped_scorer() -> SpanScorer:
+    """The scorer in ``span.json`` beside this module, read once."""
+    return SpanScorer.load(SPAN_PATH)
+
+
+def span_phrases(info: QuestionInfo, sentence: str, verbs: frozenset[str]) -> phrases.Phrases:
+    """The candidate phrases of ``sentence`` and their feature rows."""
+    return phrases.phrases(info.text, sentence, typed_span(info, sentence), verbs)
+
+
+def answer_span(
+    info: QuestionInfo, sentence: str, scorer: SpanScorer | None = None
+) -> tuple[int, int] | None:
+    """The phrase of ``sentence`` (at most `phrases.MAX_WORDS` words) that answers the
+    question, or None when every candidate is made of the question's own words."""
+    scorer = scorer or shipped_scorer()
+    found = span_phrases(info, sentence, scorer.verbs)
+    scores = found.rows @ scorer.weights[phrases.wh_group(info.wh, info.text)]
+    scores[found.rows[:, ALL_Q] > 0] = -np.inf
+    if not len(scores) or not np.isfinite(scores.max()):
+        return None
+    return found.span(int(np.argmax(scores)))
+
+
+ALL_Q = phrases.FEATURES.index("all_q")

@@ -1,0 +1,250 @@
+"""Fit the answer-span scorer on the dev questions of both benchmarks, report
+cross-validated figures, and write `retrieval/answer/span.json`.
+
+    python bench/train_span.py [--shared DIR] [--folds 5] [--no-write]
+
+Training needs no retrieval: for each dev question, the sentences of its gold document
+that hold a gold answer are the examples; every candidate phrase of such a sentence
+(`retrieval.answer.phrases`) is labelled by whether it holds a gold answer. The scorer is
+linear, fitted listwise (softmax over a sentence's candidates, the answer-holding ones as
+targets), so that the top candidate holds the answer. Figures: of those sentences, how
+often the top candidate holds a gold answer (span hit), and its median length in words;
+folds are by document (all questions on one document in one fold), and a second figure
+trains on one benchmark and tests on the other. The typed picker (names, numbers and
+dates only) is shown on the same sentences for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import time
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import minimize
+
+from retrieval.answer import phrases
+from retrieval.answer.evaluate import hit, normalise, read_questions
+from retrieval.answer.question import analyse
+from retrieval.answer.span import ALL_Q, SPAN_PATH, SpanScorer, span_phrases, typed_span
+from retrieval.ingest.sentences import sentence_spans
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+SETS = ("rtqa", "squad")
+Q_SHARE = phrases.FEATURES.index("q_share")
+SENTENCES_PER_QUESTION = 2  # the first answer-holding sentences of the gold document
+L2 = 1.0
+
+
+@dataclass
+class Example:
+    """One answer-holding sentence of a question, with its candidates."""
+
+    bench: str
+    doc: str
+    group: str  # the question's answer type (phrases.WH_GROUPS)
+    sentence: str
+    gold: tuple[str, ...]
+    typed: tuple[int, int] | None
+    spans: list[tuple[int, int]]  # character spans of the candidates
+    rows: np.ndarray  # candidates x phrases.FEATURES
+    labels: np.ndarray
+
+
+def _holds(text: str, gold: Sequence[str], firsts: set[str]) -> float:
+    """Whether ``text`` holds a gold answer (a quick test for the first word first)."""
+    low = text.lower()
+    return float(any(w in low for w in firsts) and hit(text, gold))
+
+
+def corpus(shared: Path, name: str) -> dict[str, str]:
+    docs = {}
+    with (shared / "eval" / name / "corpus.jsonl").open() as f:
+        for line in f:
+            row = json.loads(line)
+            docs[row["id"]] = row["text"]
+    return docs
+
+
+_VERB_BEFORE = frozenset(
+    re.findall(r"\S+", "he she they it we i who which will would can could may might should "
+               "must did does do not also never")
+)  # fmt: skip
+_WORD = re.compile(r"[A-Za-z][a-z'’-]*")
+
+
+def verb_words(texts: Sequence[str], least: int = 3, share: float = 0.7) -> frozenset[str]:
+    """Lower-case words seen at least ``least`` times after a pronoun, a modal or a
+    determiner, and mostly (``share``) after the first two: verbs rather than nouns."""
+    verb: Counter[str] = Counter()
+    noun: Counter[str] = Counter()
+    for text in texts:
+        words = _WORD.findall(text)
+        for a, b in pairwise(words):
+            if not b.islower() or b in phrases.FUNCTION:
+                continue
+            if a.lower() in _VERB_BEFORE:
+                verb[b] += 1
+            elif a.lower() in phrases.DETERMINERS:
+                noun[b] += 1
+    return frozenset(w for w in verb if verb[w] + noun[w] >= least
+                     and (verb[w] + 0.5) / (verb[w] + noun[w] + 1) > share)  # fmt: skip
+
+
+def examples(shared: Path, name: str, docs: dict[str, str], verbs: frozenset[str]) -> list[Example]:
+    folder = shared / "eval" / name
+    out = []
+    for q in read_questions(folder / "questions-dev.jsonl"):
+        text = docs.get(q.doc_id or "")
+        if text is None or not q.answers:
+            continue
+        info = analyse(q.question)
+        firsts = {normalise(g).split()[0] for g in q.answers if normalise(g)}
+        q_words = {t.lower for t in phrases.tokens(q.question)}
+        in_gold = max(sum(t.lower in q_words for t in phrases.tokens(g)) for g in q.answers)
+        found = 0
+        for s, e in sentence_spans(text):
+            sentence = text[s:e]
+            if found == SENTENCES_PER_QUESTION or not hit(sentence, q.answers):
+                continue
+            found += 1
+            ph = span_phrases(info, sentence, verbs)
+            keep = np.flatnonzero(ph.rows[:, ALL_Q] == 0)
+            spans = [ph.span(int(k)) for k in keep]
+            labels = np.array([_holds(sentence[a:b], q.answers, firsts) for a, b in spans])
+            # A phrase that holds the answer but also more of the question's words than the
+            # answer has is not the answer's phrase ("historians say the old lighthouse").
+            labels[ph.rows[keep, Q_SHARE] * (ph.ends - ph.starts)[keep] > in_gold + 0.5] = 0
+            out.append(Example(name, q.doc_id or "", phrases.wh_group(info.wh, info.text),
+                               sentence, q.answers, typed_span(info, sentence), spans,
+                               ph.rows[keep], labels))  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class Design:
+    """Examples as one sparse matrix (shared columns, then one block per answer type),
+    with each example's row range."""
+
+    x: sparse.csr_matrix
+    bounds: np.ndarray  # example k is rows bounds[k]:bounds[k+1]
+    y: np.ndarray
+
+
+def design(exs: Sequence[Example]) -> Design:
+    width = len(phrases.FEATURES)
+    blocks = []
+    for ex in exs:
+        g = phrases.WH_GROUPS.index(ex.group)
+        wide = sparse.lil_matrix((len(ex.rows), width * (1 + len(phrases.WH_GROUPS))))
+        wide[:, :width] = ex.rows
+        wide[:, width * (1 + g) : width * (2 + g)] = ex.rows
+        blocks.append(wide.tocsr())
+    x = sparse.vstack(blocks).tocsr() if blocks else sparse.csr_matrix((0, 0))
+    bounds = np.concatenate(([0], np.cumsum([len(ex.rows) for ex in exs])))
+    y = np.concatenate([ex.labels for ex in exs]) if exs else np.zeros(0)
+    return Design(x, bounds, y)
+
+
+def fit(d: Design, verbs: frozenset[str]) -> SpanScorer:
+    """Weights maximising, over examples, the softmax mass on answer-holding candidates."""
+    starts = d.bounds[:-1]
+    useful = np.array([d.y[a:b].any() for a, b in zip(starts, d.bounds[1:], strict=True)])
+    seg = np.repeat(np.arange(len(starts)), np.diff(d.bounds))
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = d.x @ w
+        zmax = np.maximum.reduceat(z, starts)
+        ez = np.exp(z - zmax[seg])
+        total = np.add.reduceat(ez, starts)
+        pos = np.add.reduceat(ez * d.y, starts)
+        nll = -np.sum(np.log(pos[useful]) - np.log(total[useful]))
+        # d/dz: softmax over all candidates minus softmax over the answer-holding ones
+        p_all = ez / total[seg]
+        p_pos = np.where(d.y > 0, ez / np.maximum(pos[seg], 1e-300), 0.0)
+        g = np.where(useful[seg], p_all - p_pos, 0.0)
+        return nll + L2 * w @ w / 2, d.x.T @ g + L2 * w
+
+    result = minimize(loss, np.zeros(d.x.shape[1]), jac=True, method="L-BFGS-B",
+                      options={"maxiter": 500})  # fmt: skip
+    w = np.asarray(result.x).reshape(1 + len(phrases.WH_GROUPS), len(phrases.FEATURES))
+    return SpanScorer({g: w[0] + w[1 + k] for k, g in enumerate(phrases.WH_GROUPS)}, verbs)
+
+
+def chosen_spans(exs: Sequence[Example], scorer: SpanScorer) -> list[tuple[int, int] | None]:
+    out: list[tuple[int, int] | None] = []
+    for ex in exs:
+        z = ex.rows @ scorer.weights[ex.group]
+        out.append(ex.spans[int(np.argmax(z))] if len(z) else None)
+    return out
+
+
+def report(label: str, exs: Sequence[Example], chosen: Sequence[tuple[int, int] | None]) -> str:
+    hits = [c is not None and hit(ex.sentence[c[0] : c[1]], ex.gold)
+            for ex, c in zip(exs, chosen, strict=True)]  # fmt: skip
+    words = [len(ex.sentence[c[0] : c[1]].split()) for ex, c in zip(exs, chosen, strict=True)
+             if c is not None]  # fmt: skip
+    rate = sum(hits) / (len(exs) or 1)
+    median = statistics.median(words or [0])
+    return f"{label:<34} span hit {rate:6.1%}  median words {median:.0f}  ({len(exs)} sentences)"
+
+
+def fold_of(doc: str, folds: int) -> int:
+    return zlib.crc32(doc.encode()) % folds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data folder")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--no-write", action="store_true", help="report only")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    docs = {name: corpus(args.shared, name) for name in SETS}
+    verbs = verb_words([t for name in SETS for t in docs[name].values()])
+    data = {name: examples(args.shared, name, docs[name], verbs) for name in SETS}
+    every = [ex for name in SETS for ex in data[name]]
+    print(f"{len(every)} sentences, {sum(len(ex.spans) for ex in every)} candidates "
+          f"in {time.perf_counter() - started:.0f}s")  # fmt: skip
+    for name in SETS:
+        print(report(f"{name}: typed picker", data[name], [ex.typed for ex in data[name]]))
+    # Folds by document: no question on a document in a test fold was seen in training.
+    oof: dict[int, tuple[int, int] | None] = {}
+    for k in range(args.folds):
+        train = [ex for ex in every if fold_of(ex.doc, args.folds) != k]
+        test_ids = [i for i, ex in enumerate(every) if fold_of(ex.doc, args.folds) == k]
+        scorer = fit(design(train), verbs)
+        test = [every[i] for i in test_ids]
+        for i, c in zip(test_ids, chosen_spans(test, scorer), strict=True):
+            oof[i] = c
+    at = 0
+    for name in SETS:
+        n = len(data[name])
+        got = [oof[i] for i in range(at, at + n)]
+        print(report(f"{name}: {args.folds}-fold by document", data[name], got))
+        at += n
+    for train_on, test_on in (SETS, SETS[::-1]):
+        scorer = fit(design(data[train_on]), verbs)
+        test = data[test_on]
+        got = chosen_spans(test, scorer)
+        print(report(f"{test_on}: trained on {train_on} only", test, got))
+    scorer = fit(design(every), verbs)
+    print(report("all: in-sample (shipped weights)", every, chosen_spans(every, scorer)))
+    if not args.no_write:
+        scorer.save(SPAN_PATH, {"trained_on": list(SETS), "l2": L2})
+        print(f"wrote {SPAN_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,371 @@
+"""Candidate answer phrases of a sentence and their feature rows, for the span scorer.
+
+A candidate is a run of one to :data:`MAX_WORDS` words inside one clause (a comma may sit
+inside it; a semicolon, colon, bracket, quote mark or dash ends it) that neither starts
+with a word that opens a clause or a predicate ("and", "was", "which", "in") nor ends
+with one that needs a word after it ("the", "of", "his"). Its features (:data:`FEATURES`)
+say what kind of phrase it is (a name, a number, a date, a common noun phrase), how it
+sits against the words the sentence shares with the question (before or after them, how
+far), what comes just before and after it, and how much of it the question already says.
+`retrieval.answer.span` weighs them with one weight vector per answer type ("how many"
+favours numbers, "who" names), fitted by `bench/train_span.py`.
+
+The rows are computed on arrays (per-word codes and running sums), not per candidate:
+a sentence's hundred-odd candidates cost well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.dates import DATE_PHRASE
+
+MAX_WORDS = 6
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+DETERMINERS = _words("the a an this that these those its his her their our my your each every")
+PREPOSITIONS = _words(
+    "of in on at by for with from to into onto over under about after before during since "
+    "through between among against within without upon via per than as like near across "
+    "toward towards behind beyond along around until despite"
+)
+CONJUNCTIONS = _words("and or but nor yet so because although though while whereas if")
+AUXILIARIES = _words(
+    "is are was were be been being am has have had having do does did will would can could "
+    "may might shall should must"
+)
+PRONOUNS = _words(
+    "he she it they we i you him them us me who whom which whose what where when why how "
+    "there here itself himself herself themselves"
+)
+OTHER_FUNCTION = _words(
+    "not no also only just very too even still then thus however meanwhile moreover "
+    "furthermore instead later earlier according"
+)
+FUNCTION = DETERMINERS | PREPOSITIONS | CONJUNCTIONS | AUXILIARIES | PRONOUNS | OTHER_FUNCTION
+_BAD_START = (PREPOSITIONS | CONJUNCTIONS | AUXILIARIES | PRONOUNS | OTHER_FUNCTION) - _words(
+    "about over"
+)
+_BAD_END = DETERMINERS | PREPOSITIONS | CONJUNCTIONS | AUXILIARIES | _words("not no very")
+_COPULA = _words("is are was were be been being called named known became become becomes")
+_CLAUSE_BREAK = re.compile(r"[;:()\[\]\"“”—–!?]|\s-\s")
+_TOKEN = re.compile(
+    r"[$€£]?\d[\d,.]*\d%?|[$€£]?\d%?|(?:[A-Za-z]\.){2,}|\w[\w'’&-]*(?:\.\w+)*"
+)  # numbers (with $ and %), initialisms (U.S.), words
+_NUMBER_WORDS = _words(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
+    "eighty ninety hundred thousand million billion trillion dozen half first second third"
+)
+_WH_HEAD = re.compile(
+    r"\b(?:what|which|how)\s+(?:(?:is|are|was|were)\s+)?(?:the\s+|a\s+|an\s+)?"
+    r"(?:(?:kind|type|sort|form|part|piece|group|name)s?\s+of\s+)?(?:the\s+|a\s+|an\s+)?(\w+)",
+    re.I,
+)
+# Questions whose answer is a quantity although they do not ask "how many".
+QUANTITY = re.compile(
+    r"\bhow (?:heavy|strong|big|large|tall|long|far|old|much|high|deep|fast|powerful)\b|"
+    r"\b(?:what|which) (?:magnitude|vote|score|percentage|age|price|amount|size|margin)\b",
+    re.I,
+)
+WH_GROUPS = ("how_many", "when", "who", "where", "what", "which", "how", "other")
+
+KINDS = ("digit", "numword", "func", "cap", "capfirst", "word")
+_BEFORE = ("start", "punct", "of", "in", "by", "as", "to", "for", "prep", "det", "copula",
+           "func", "cap", "word")  # fmt: skip
+_AFTER = ("end", "comma", "punct", "of", "prep", "aux", "func", "cap", "word")
+_DIST_BINS = ("1", "2", "3", "4-5", "6-9", "far")
+_BIN_OF = np.array([5, 0, 1, 2, 3, 3, 4, 4, 4, 4] + [5] * 90)  # distance (1-99) -> bin
+FEATURES = (
+    "bias",
+    *(f"len={n}" for n in range(1, MAX_WORDS + 1)),
+    *(f"has_{k}" for k in KINDS),
+    *(f"first_{k}" for k in KINDS),
+    *(f"last_{k}" for k in KINDS),
+    "left3", "right3", "prev_anchor_qpos", "next_anchor_qpos", "prev_anchor_qlast",
+    "next_anchor_qfirst", "has_verb", "first_verb", "last_verb", "verb_share", "has_q",
+    *(f"before_dist={b}" for b in _DIST_BINS), *(f"after_dist={b}" for b in _DIST_BINS),
+    "name_like", "func_share", "starts_det", "has_of", "has_comma", "date", "whole_date",
+    "typed_same", "typed_inside", "typed_overlap", "typed_none", "last_ing_ed", "last_ly",
+    "last_s", "has_wh_head", "last_wh_head", "q_share", "all_q", "no_q", "no_anchor", "near",
+    "anchor_before", "anchor_after", "between", "anchors_within5", "share_before",
+    "proximity", "prev_in_q", "next_in_q", "prev_wh_head",
+    *(f"before_{c}" for c in _BEFORE),
+    *(f"after_{c}" for c in _AFTER),
+)  # fmt: skip
+_AT = {name: i for i, name in enumerate(FEATURES)}
+
+
+@dataclass(frozen=True)
+class Token:
+    start: int
+    end: int
+    text: str
+    lower: str
+
+
+def tokens(sentence: str) -> list[Token]:
+    return [
+        Token(m.start(), m.end(), m.group(), m.group().lower()) for m in _TOKEN.finditer(sentence)
+    ]
+
+
+def wh_group(wh: str, question: str) -> str:
+    """The answer type, with "which" told apart from "what" (a which-question names a
+    choice among things, most often a name) and quantities ("how heavy", "what
+    magnitude") counted with "how many"."""
+    if QUANTITY.search(question):
+        return "how_many"
+    if wh == "what" and re.search(r"\bwhich\b", question, re.I):
+        return "which"
+    return wh if wh in WH_GROUPS else "other"
+
+
+_SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to match "turns" with "turn" and "elected" with "election"."""
+    bare = _SUFFIX.sub("", word)
+    return (bare if len(bare) >= 3 else word)[:5]
+
+
+def _kind(t: Token, first: bool) -> int:
+    if t.text[0] in "$€£" or t.text[0].isdigit():
+        return 0
+    if t.lower in _NUMBER_WORDS:
+        return 1
+    if t.lower in FUNCTION:
+        return 2
+    if t.text[0].isupper():
+        return 4 if first else 3
+    return 5
+
+
+def _before(t: Token | None, gap: str) -> int:
+    if t is None:
+        return 0
+    if gap.strip():
+        return 1
+    w = t.lower
+    if w in PREPOSITIONS:
+        return _BEFORE.index(w) if w in ("of", "in", "by", "as", "to", "for") else 8
+    if w in DETERMINERS:
+        return 9
+    if w in _COPULA:
+        return 10
+    if w in FUNCTION:
+        return 11
+    return 12 if t.text[0].isupper() else 13
+
+
+def _after(t: Token | None, gap: str) -> int:
+    if t is None:
+        return 0
+    if gap.strip():
+        return 1 if "," in gap else 2
+    w = t.lower
+    if w == "of":
+        return 3
+    if w in PREPOSITIONS:
+        return 4
+    if w in AUXILIARIES:
+        return 5
+    if w in FUNCTION:
+        return 6
+    return 7 if t.text[0].isupper() or t.text[0].isdigit() else 8
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """A sentence's tokens, its candidates (token ranges [starts, ends)) and their rows."""
+
+    tokens: list[Token]
+    starts: np.ndarray
+    ends: np.ndarray
+    rows: np.ndarray  # candidates x FEATURES
+
+    def span(self, k: int) -> tuple[int, int]:
+        return self.tokens[int(self.starts[k])].start, self.tokens[int(self.ends[k]) - 1].end
+
+
+def _ranges(sentence: str, toks: list[Token]) -> tuple[list[int], list[int], list[bool]]:
+    """Candidate token ranges, and for each gap before token k whether it holds a comma."""
+    clause, comma = 0, [False] * len(toks)
+    clauses = [0] * len(toks)
+    for k in range(1, len(toks)):
+        gap = sentence[toks[k - 1].end : toks[k].start]
+        clause += _CLAUSE_BREAK.search(gap) is not None
+        clauses[k] = clause
+        comma[k] = "," in gap
+    starts, ends = [], []
+    for i, first in enumerate(toks):
+        if first.lower in _BAD_START:
+            continue
+        for j in range(i + 1, min(i + MAX_WORDS, len(toks)) + 1):
+            if clauses[j - 1] != clauses[i]:
+                break
+            if toks[j - 1].lower not in _BAD_END:
+                starts.append(i)
+                ends.append(j)
+    return starts, ends, comma
+
+
+def is_verb(word: str, verbs: frozenset[str]) -> bool:
+    """A lower-case word that is most often a verb: one seen mostly after a pronoun or
+    modal (``verbs``, counted on corpus text by `bench/train_span.py`), or a past form."""
+    return word in verbs or (word.endswith("ed") and len(word) > 4 and word[0].isalpha())
+
+
+def phrases(
+    question: str,
+    sentence: str,
+    typed: tuple[int, int] | None = None,
+    verbs: frozenset[str] = frozenset(),
+) -> Phrases:
+    """The candidate phrases of ``sentence`` with their feature rows; ``typed`` is the
+    span the typed picker chose (a name, number or date of the asked kind), if any;
+    ``verbs`` the words taken for verbs (see :func:`is_verb`)."""
+    toks = tokens(sentence)
+    n = len(toks)
+    s_list, e_list, comma = _ranges(sentence, toks)
+    starts, ends = np.array(s_list, dtype=np.intp), np.array(e_list, dtype=np.intp)
+    rows = np.zeros((len(starts), len(FEATURES)))
+    if not len(starts):
+        return Phrases(toks, starts, ends, rows)
+    q_toks = tokens(question)
+    q_words = {t.lower for t in q_toks}
+    q_stems = {_stem(w) for w in q_words if w not in FUNCTION and len(w) > 2}
+    # Where each content word stands in the question (0 first, 1 last): the words either
+    # side of the answer in the sentence tend to be the question's last words (what the
+    # question asks about) or the words right after its wh-word.
+    q_order = [_stem(t.lower) for t in q_toks if t.lower not in FUNCTION and len(t.lower) > 2]
+    q_pos = {w: k / max(1, len(q_order) - 1) for k, w in enumerate(q_order)}
+    head_match = _WH_HEAD.search(question)
+    head = _stem(head_match.group(1).lower()) if head_match else None
+
+    def running(flags: list[bool] | np.ndarray) -> np.ndarray:
+        """Count of flags among tokens [i, j) is out[j] - out[i]."""
+        return np.concatenate(([0], np.cumsum(np.asarray(flags, dtype=float))))
+
+    def count(flags: list[bool] | np.ndarray) -> np.ndarray:
+        c = running(flags)
+        return c[ends] - c[starts]
+
+    kinds = np.array([_kind(t, k == 0) for k, t in enumerate(toks)])
+    verb = np.array([is_verb(t.lower, verbs) and t.text[0].islower() for t in toks])
+    n_verb = count(verb)
+    rows[:, _AT["has_verb"]] = n_verb > 0
+    rows[:, _AT["verb_share"]] = n_verb / (ends - starts)
+    rows[:, _AT["first_verb"]] = verb[starts]
+    rows[:, _AT["last_verb"]] = verb[ends - 1]
+    in_q = [t.lower in q_words or _stem(t.lower) in q_stems for t in toks]
+    anchor = np.array([len(t.lower) > 2 and _stem(t.lower) in q_stems for t in toks])
+    lengths = ends - starts
+    m = np.arange(len(starts))
+    rows[:, _AT["bias"]] = 1
+    rows[m, _AT["len=1"] + lengths - 1] = 1
+    for k, name in enumerate(KINDS):
+        rows[:, _AT[f"has_{name}"]] = count(kinds == k) > 0
+    rows[m, _AT["first_digit"] + kinds[starts]] = 1
+    rows[m, _AT["last_digit"] + kinds[ends - 1]] = 1
+    n_func = count(kinds == 2)
+    not_name = count(~np.isin(kinds, (0, 2, 3, 4)))
+    rows[:, _AT["name_like"]] = (not_name == 0) & (kinds[starts] != 2) & (kinds[ends - 1] != 2)
+    rows[:, _AT["func_share"]] = n_func / lengths
+    rows[:, _AT["starts_det"]] = [toks[i].lower in DETERMINERS for i in s_list]
+    rows[:, _AT["has_of"]] = count([t.lower == "of" for t in toks]) > 0
+    c_comma = running(comma)
+    rows[:, _AT["has_comma"]] = (c_comma[ends] - c_comma[starts + 1]) > 0
+    in_date = np.zeros(n, dtype=bool)
+    for d in DATE_PHRASE.finditer(sentence):
+        in_date |= np.array([t.start < d.end() and d.start() < t.end for t in toks])
+    dated = count(in_date)
+    rows[:, _AT["date"]] = dated > 0
+    rows[:, _AT["whole_date"]] = dated == lengths
+    char_start = np.array([t.start for t in toks])[starts]
+    char_end = np.array([t.end for t in toks])[ends - 1]
+    if typed is None:
+        rows[:, _AT["typed_none"]] = 1
+    else:
+        same = (char_start == typed[0]) & (char_end == typed[1])
+        inside = (char_start <= typed[0]) & (typed[1] <= char_end) & ~same
+        overlap = (char_start < typed[1]) & (typed[0] < char_end) & ~same & ~inside
+        rows[:, _AT["typed_same"]] = same
+        rows[:, _AT["typed_inside"]] = inside
+        rows[:, _AT["typed_overlap"]] = overlap
+    last = [toks[j - 1].lower for j in e_list]
+    rows[:, _AT["last_ing_ed"]] = [w.endswith(("ing", "ed")) for w in last]
+    rows[:, _AT["last_ly"]] = [w.endswith("ly") for w in last]
+    rows[:, _AT["last_s"]] = [w.endswith("s") and not w.endswith("ss") for w in last]
+    if head is not None:
+        is_head = np.array([_stem(t.lower) == head for t in toks])
+        rows[:, _AT["has_wh_head"]] = count(is_head) > 0
+        rows[:, _AT["last_wh_head"]] = is_head[ends - 1]
+        rows[:, _AT["prev_wh_head"]] = [i > 0 and bool(is_head[i - 1]) for i in s_list]
+    # The question's own words: an answer is what the question does not say yet.
+    n_q = count(in_q)
+    content = lengths - n_func
+    content_q = count(np.array(in_q) & (kinds != 2))
+    rows[:, _AT["q_share"]] = n_q / lengths
+    rows[:, _AT["all_q"]] = (content > 0) & (content_q == content)
+    rows[:, _AT["no_q"]] = content_q == 0
+    rows[:, _AT["has_q"]] = content_q > 0
+    # Where it sits against the question's words (anchors) in the sentence.
+    where = np.flatnonzero(anchor)
+    if not len(where):
+        rows[:, _AT["no_anchor"]] = 1
+    else:
+        # distance in words from the phrase to each anchor outside it (0 inside)
+        before = starts[:, None] - where[None, :]  # > 0: anchor before the phrase
+        after = where[None, :] - ends[:, None] + 1  # > 0: anchor after the phrase
+        dist = np.where(before > 0, before, np.where(after > 0, after, 0))
+        outside = dist > 0
+        near = np.where(outside, dist, 99).min(axis=1)
+        rows[:, _AT["near"]] = np.where(near < 99, 1 / (1 + near), 0)
+        nb = np.where(before > 0, before, 99).min(axis=1)
+        na = np.where(after > 0, after, 99).min(axis=1)
+        rows[:, _AT["anchor_before"]] = np.where(nb < 99, 1 / nb, 0)
+        rows[:, _AT["anchor_after"]] = np.where(na < 99, 1 / na, 0)
+        rows[:, _AT["between"]] = (nb <= 3) & (na <= 3)
+        c_anchor = running(anchor)
+        rows[:, _AT["left3"]] = (c_anchor[starts] - c_anchor[np.maximum(starts - 3, 0)]) / 3
+        rows[:, _AT["right3"]] = (c_anchor[np.minimum(ends + 3, n)] - c_anchor[ends]) / 3
+        pos = np.array([q_pos.get(_stem(t.lower), 0.0) for t in toks])
+        prev_anchor = np.maximum.accumulate(np.where(anchor, np.arange(n), -1))
+        close_before = (starts > 0) & (nb <= 3)
+        at_before = prev_anchor[np.maximum(starts - 1, 0)]
+        qpos_before = np.where(close_before, pos[at_before], 0)
+        rows[:, _AT["prev_anchor_qpos"]] = qpos_before
+        rows[:, _AT["prev_anchor_qlast"]] = close_before & (qpos_before == 1)
+        next_anchor = np.minimum.accumulate(np.where(anchor, np.arange(n), n)[::-1])[::-1]
+        close_after = (ends < n) & (na <= 3)
+        at_after = next_anchor[np.minimum(ends, n - 1)]
+        qpos_after = np.where(close_after, pos[np.minimum(at_after, n - 1)], 1)
+        rows[:, _AT["next_anchor_qpos"]] = np.where(close_after, 1 - qpos_after, 0)
+        rows[:, _AT["next_anchor_qfirst"]] = close_after & (qpos_after == 0)
+        rows[m, _AT["before_dist=1"] + _BIN_OF[np.minimum(nb, 99)]] = 1
+        rows[m, _AT["after_dist=1"] + _BIN_OF[np.minimum(na, 99)]] = 1
+        rows[:, _AT["anchors_within5"]] = np.minimum(3, (outside & (dist <= 5)).sum(1)) / 3
+        n_before = (before > 0).sum(1)
+        n_out = outside.sum(1)
+        rows[:, _AT["share_before"]] = n_before / np.maximum(n_out, 1)
+        closeness = np.where(outside, np.maximum(0, 1 - dist / 10), 0).sum(1)
+        rows[:, _AT["proximity"]] = closeness / len(where)
+    # What comes just before and just after.
+    in_q_arr = np.array([*in_q, False])
+    rows[:, _AT["prev_in_q"]] = (starts > 0) & in_q_arr[starts - 1]
+    rows[:, _AT["next_in_q"]] = in_q_arr[ends]
+    gaps = ["", *(sentence[toks[k - 1].end : toks[k].start] for k in range(1, n)), ""]
+    before_code = np.array([_before(toks[i - 1] if i else None, gaps[i]) for i in range(n)])
+    after_code = np.array([_after(toks[j] if j < n else None, gaps[j]) for j in range(n + 1)])
+    rows[m, _AT["before_start"] + before_code[starts]] = 1
+    rows[m, _AT["after_end"] + after_code[ends]] = 1
+    return Phrases(toks, starts, ends, rows)
