@@ -35,7 +35,14 @@ from scipy.optimize import minimize
 from retrieval.answer import phrases
 from retrieval.answer.evaluate import hit, normalise, read_questions
 from retrieval.answer.question import analyse
-from retrieval.answer.span import ALL_Q, SPAN_PATH, SpanScorer, span_phrases, typed_span
+from retrieval.answer.span import (
+    ALL_Q,
+    SPAN_PATH,
+    TYPED_FIRST,
+    SpanScorer,
+    span_phrases,
+    typed_span,
+)
 from retrieval.ingest.sentences import sentence_spans
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,9 +188,16 @@ def fit(d: Design, verbs: frozenset[str]) -> SpanScorer:
     return SpanScorer({g: w[0] + w[1 + k] for k, g in enumerate(phrases.WH_GROUPS)}, verbs)
 
 
-def chosen_spans(exs: Sequence[Example], scorer: SpanScorer) -> list[tuple[int, int] | None]:
+def chosen_spans(
+    exs: Sequence[Example], scorer: SpanScorer, typed_first: bool = True
+) -> list[tuple[int, int] | None]:
+    """The span answer_span gives (with ``typed_first``, the typed pick first for the
+    answer types in TYPED_FIRST), or the scorer's alone."""
     out: list[tuple[int, int] | None] = []
     for ex in exs:
+        if typed_first and ex.group in TYPED_FIRST and ex.typed is not None:
+            out.append(ex.typed)
+            continue
         z = ex.rows @ scorer.weights[ex.group]
         out.append(ex.spans[int(np.argmax(z))] if len(z) else None)
     return out
@@ -220,6 +234,7 @@ def main() -> int:
         print(report(f"{name}: typed picker", data[name], [ex.typed for ex in data[name]]))
     # Folds by document: no question on a document in a test fold was seen in training.
     oof: dict[int, tuple[int, int] | None] = {}
+    alone: dict[int, tuple[int, int] | None] = {}
     for k in range(args.folds):
         train = [ex for ex in every if fold_of(ex.doc, args.folds) != k]
         test_ids = [i for i, ex in enumerate(every) if fold_of(ex.doc, args.folds) == k]
@@ -227,9 +242,13 @@ def main() -> int:
         test = [every[i] for i in test_ids]
         for i, c in zip(test_ids, chosen_spans(test, scorer), strict=True):
             oof[i] = c
+        for i, c in zip(test_ids, chosen_spans(test, scorer, typed_first=False), strict=True):
+            alone[i] = c
     at = 0
     for name in SETS:
         n = len(data[name])
+        got = [alone[i] for i in range(at, at + n)]
+        print(report(f"{name}: {args.folds}-fold, scorer alone", data[name], got))
         got = [oof[i] for i in range(at, at + n)]
         print(report(f"{name}: {args.folds}-fold by document", data[name], got))
         at += n
