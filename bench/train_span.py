@@ -38,7 +38,10 @@ from retrieval.answer.question import analyse
 from retrieval.answer.span import (
     ALL_Q,
     SPAN_PATH,
+    TYPED_END,
     TYPED_FIRST,
+    TYPED_FROM,
+    TYPED_WITHIN,
     SpanScorer,
     span_phrases,
     typed_span,
@@ -191,14 +194,20 @@ def fit(d: Design, verbs: frozenset[str]) -> SpanScorer:
 def chosen_spans(
     exs: Sequence[Example], scorer: SpanScorer, typed_first: bool = True
 ) -> list[tuple[int, int] | None]:
-    """The span answer_span gives (with ``typed_first``, the typed pick first for the
-    answer types in TYPED_FIRST), or the scorer's alone."""
+    """The span answer_span gives (with ``typed_first``: the typed pick first for the
+    answer types in TYPED_FIRST, a phrase around it for TYPED_WITHIN), or the scorer's
+    alone."""
     out: list[tuple[int, int] | None] = []
     for ex in exs:
         if typed_first and ex.group in TYPED_FIRST and ex.typed is not None:
             out.append(ex.typed)
             continue
         z = ex.rows @ scorer.weights[ex.group]
+        if typed_first and ex.group in TYPED_WITHIN and ex.typed is not None:
+            z[ex.rows[:, TYPED_FROM:TYPED_END].sum(axis=1) == 0] = -np.inf
+            if not len(z) or not np.isfinite(z.max()):
+                out.append(ex.typed)
+                continue
         out.append(ex.spans[int(np.argmax(z))] if len(z) else None)
     return out
 
