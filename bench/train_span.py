@@ -195,7 +195,7 @@ def chosen_spans(
     exs: Sequence[Example], scorer: SpanScorer, typed_first: bool = True
 ) -> list[tuple[int, int] | None]:
     """The span answer_span gives (with ``typed_first``: the typed pick first for the
-    answer types in TYPED_FIRST, a phrase around it for TYPED_WITHIN), or the scorer's
+    answer types in TYPED_FIRST, a phrase holding it for TYPED_WITHIN), or the scorer's
     alone."""
     out: list[tuple[int, int] | None] = []
     for ex in exs:

@@ -131,6 +131,17 @@ def test_span_holds_the_answer_and_is_short(
     assert len(span.split()) <= MAX_WORDS
 
 
+def test_a_count_span_holds_the_typed_number_not_another_one() -> None:
+    """For "how many" the span holds the count the typed picker finds ("at least 31"),
+    not the other number of the sentence."""
+    q = analyse("How many people died in the temple fire?")
+    sentence = "The death toll from Saturday's blaze has risen to at least 31, with 4 missing."
+    found = answer_span(q, sentence)
+    assert found is not None
+    span = sentence[found[0] : found[1]]
+    assert "31" in span and "4" not in span
+
+
 def test_no_span_when_the_sentence_only_repeats_the_question() -> None:
     """A sentence naming only what the question names has no span to mark, and no typed
     pick either."""
