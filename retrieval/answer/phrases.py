@@ -72,7 +72,8 @@ _WH_HEAD = re.compile(
 # Questions whose answer is a quantity although they do not ask "how many".
 QUANTITY = re.compile(
     r"\bhow (?:heavy|strong|big|large|tall|long|far|old|much|high|deep|fast|powerful)\b|"
-    r"\b(?:what|which) (?:magnitude|vote|score|percentage|age|price|amount|size|margin)\b",
+    r"\b(?:what|which) (?:magnitude|vote|score|percentage|age|price|amount|size|margin)\b|"
+    r"\bwhat(?:'s| is| was)? (?:the )?(?:\w+ )?(?:toll|tally)\b",  # "what is the death toll"
     re.I,
 )
 WH_GROUPS = ("how_many", "when", "who", "where", "what", "which", "how", "other")
