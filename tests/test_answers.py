@@ -13,6 +13,7 @@ import pytest
 
 from retrieval.answer.qa import QA
 from retrieval.answer.render import format_answer
+from retrieval.answer.running import summary_subject
 from retrieval.cli.main import main
 from retrieval.errors import BadQuestionError
 from retrieval.index.build import build_index
@@ -274,6 +275,33 @@ def test_a_count_asked_plainly_is_the_newest_report(toll: QA) -> None:
         a = toll.answer(question, asked_at=datetime(2023, 6, day, 18, tzinfo=UTC))
         assert not a.abstained and a.text and count in a.text, (question, day, a.text)
         assert a.span and count in a.text[a.span[0] : a.span[1]], (question, a.span)
+
+
+def test_the_news_on_a_subject_is_its_newest_story(toll: QA) -> None:
+    """ "What happened at X?" quotes the newest story up to the asking day whose passage
+    names X, and still abstains on a subject the corpus never names."""
+    for day, doc in ((11, "fire-2"), (13, "fire-3")):
+        a = toll.answer("What happened at the Oskarvik temple?",
+                        asked_at=datetime(2023, 6, day, 18, tzinfo=UTC))  # fmt: skip
+        assert not a.abstained and a.sources[0].doc_id == doc, (day, a.text)
+    a = toll.answer("What happened in Narnia?", asked_at=datetime(2023, 6, 13, tzinfo=UTC))
+    assert a.abstained
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("What happened in Ecuador?", "Ecuador"),
+        ("what's the latest on the Panama Papers", "the Panama Papers"),
+        ("Any news about Zika?", "Zika"),
+        ("What's the latest death toll from the Puttingal temple fire?", None),
+        ("What happened to his ribs in the accident?", None),
+        ("What new product did Bank of America introduce in 1958?", None),
+    ],
+)
+def test_summary_subject(question: str, subject: str | None) -> None:
+    """Only a question that asks for the news on a short subject reads as one."""
+    assert summary_subject(question) == subject
 
 
 def test_a_subheading_is_never_glued_to_the_quote(default_qa: QA) -> None:

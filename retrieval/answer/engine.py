@@ -12,7 +12,7 @@ import numpy as np
 from retrieval.answer.features import _PRONOUN_START, Candidate, candidates, featurize
 from retrieval.answer.question import QuestionInfo, analyse
 from retrieval.answer.ranker import Ranker
-from retrieval.answer.running import newest_report
+from retrieval.answer.running import newest_report, newest_story, summary_subject
 from retrieval.answer.span import answer_span, typed_span
 from retrieval.errors import BadQuestionError
 from retrieval.ingest.textnorm import valid_text
@@ -323,11 +323,16 @@ def answer(
     trace = (
         Trace(g.info, tuple(hits), tuple(cands), features, scores, threshold) if explain else None
     )
-    if not cands or confidence < threshold:
+    subject = summary_subject(question)
+    story = newest_story(subject, cands, scores, retriever.lexical) if subject else None
+    if story is None and (not cands or confidence < threshold):
         return Answer(question, None, _sources(hits, 3), confidence, True, passages, trace=trace)
-    best, partner = chosen(g.info, cands, scores, ranker.neighbour_margin, retriever.lexical)
+    if story is not None:  # the news on a subject: its newest story, at whatever confidence
+        best, partner = cands[story], None
+    else:
+        best, partner = chosen(g.info, cands, scores, ranker.neighbour_margin, retriever.lexical)
     text, offset = quote(best, partner)
-    span = _shift(answer_span(g.info, best.text), offset)
+    span = _shift(answer_span(g.info, best.text), offset) if story is None else None
     if (
         partner is not None and partner.text in text
         and typed_span(g.info, best.text) is None and typed_span(g.info, partner.text) is not None

@@ -91,3 +91,43 @@ def newest_report(
     if not newer:
         return None
     return max(newer, key=lambda i: (cands[i].hit.date or "", float(scores[i])))
+
+
+# "What happened in Ecuador?", "What's the latest on the Panama Papers?", "Any news about
+# Zika?": the reader wants the newest story on a subject, not a fact within it.
+_SUMMARY = re.compile(
+    r"^\s*(?:so,?\s+|and\s+)?(?:"
+    r"what(?:'s|’s| is| has)?\s+(?:happened|been happening|happening|going on|new|the latest"
+    r"|the news)\s+(?:in|on|with|to|at|about|from|regarding|for|of)"
+    r"|(?:any|the latest|latest)\s+(?:news|updates?)\s+(?:on|about|from|in|regarding|for)"
+    r"|tell me about|news (?:on|about))"
+    r"\s+(?P<subject>[^?.!]+?)\s*[?.!]*\s*$",
+    re.I,
+)
+_SUBJECT_WORDS = 4  # a longer rest is a question of its own ("what happened to his ribs in ...")
+
+
+def summary_subject(question: str) -> str | None:
+    """The subject of a question that asks for the news on it, or None."""
+    m = _SUMMARY.match(question)
+    if not m or len(m.group("subject").split()) > _SUBJECT_WORDS:
+        return None
+    return m.group("subject")
+
+
+def newest_story(
+    subject: str, cands: Sequence[Candidate], scores: np.ndarray, lexical: Lexical
+) -> int | None:
+    """For a question asking for the news on ``subject``: the best-scored sentence of the
+    newest story whose passage names every word of the subject, or None when no passage
+    does. Candidates are already limited to stories dated up to the asking day."""
+    words = set(lexical.terms(subject))
+    if not words:
+        return None
+    covering = [
+        i for i, c in enumerate(cands)
+        if words <= set(lexical.terms(f"{c.hit.title}\n{c.hit.text}"))
+    ]  # fmt: skip
+    if not covering:
+        return None
+    return max(covering, key=lambda i: (cands[i].hit.date or "", float(scores[i])))
