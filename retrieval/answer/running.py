@@ -44,6 +44,11 @@ def is_running(info: QuestionInfo) -> bool:
     )
 
 
+def _passage_terms(c: Candidate, lexical: Lexical) -> set[str]:
+    """The terms of a candidate's passage: its chunk with the story's title."""
+    return set(lexical.terms(f"{c.hit.title}\n{c.hit.text}"))
+
+
 def _story_share(words: dict[str, float], best: set[str], other: set[str]) -> float:
     """Of the question's story words in the best passage, the idf-weighted share in other."""
     held = {t: w for t, w in words.items() if t in best}
@@ -67,10 +72,7 @@ def newest_report(
     story = _TALLY.sub(" ", _LATEST.sub(" ", info.text))
     words = {t: lexical.idf(t) for t in lexical.terms(story)}
 
-    def passage(c: Candidate) -> set[str]:
-        return set(lexical.terms(f"{c.hit.title}\n{c.hit.text}"))
-
-    mine = passage(cands[best])
+    mine = _passage_terms(cands[best], lexical)
 
     def margin(c: Candidate) -> float:
         if latest:
@@ -86,7 +88,7 @@ def newest_report(
         and scores[best] - scores[i] <= margin(c)
         and NUMBER_PHRASE.search(c.text) is not None
         and (not counts or any(p.search(c.text) for p in counts))
-        and _story_share(words, mine, passage(c)) >= SAME_STORY
+        and _story_share(words, mine, _passage_terms(c, lexical)) >= SAME_STORY
     ]
     if not newer:
         return None
@@ -126,7 +128,7 @@ def newest_story(
         return None
     covering = [
         i for i, c in enumerate(cands)
-        if words <= set(lexical.terms(f"{c.hit.title}\n{c.hit.text}"))
+        if words <= _passage_terms(c, lexical)
     ]  # fmt: skip
     if not covering:
         return None
