@@ -13,9 +13,12 @@ miss), and every third (another third) of its own corpus without the passages th
 its answer (a near miss: the topic is there, the detail is not). Each benchmark weighs the
 same in the calibration. Folds are by question (a question and its misses share one), for
 the ranker and the calibration alike, so every reported figure comes from models that
-never saw the question. A hit is counted as `bench/quality.py` and replies do: a gold
-answer in the quote the engine would give (its choice of sentence and neighbour,
-`engine.chosen`) or, for "when" questions, in the quoted story's date.
+never saw the question. As in answers, copies of the top sentence in other documents are
+set aside for the confidence, and an independent report agreeing with the quote raises it
+(`engine.second_report`, with the fold's calibration). A hit is counted as
+`bench/quality.py` and replies do: a gold answer in the quote the engine would give (its
+choice of sentence and neighbour, `engine.chosen`) or, for "when" questions, in the
+quoted story's date.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from retrieval.answer.engine import chosen, gather, quote
+from retrieval.answer.engine import agreed, chosen, distinct, gather, quote, second_report
 from retrieval.answer.evaluate import AnswerFree, hit, read_questions
 from retrieval.answer.features import FEATURES, Candidate, featurize
 from retrieval.answer.qa import QA
@@ -231,7 +234,8 @@ def main() -> int:
         for i in np.flatnonzero(fold == k):
             if len(xs[i]):
                 cv_scores[i] = ranker.scores(xs[i])
-                inputs[i] = calibration_inputs(cv_scores[i], xs[i])
+                keep = distinct(rows[i][2].candidates, cv_scores[i])  # as answers weigh them
+                inputs[i] = calibration_inputs(cv_scores[i][keep], xs[i][keep])
                 hits[i] = ys[i][int(np.argmax(cv_scores[i]))]
             else:
                 inputs[i] = (-10.0, *[0.0] * (len(CALIBRATION_INPUTS) - 1))
@@ -246,14 +250,31 @@ def main() -> int:
         mine = np.array([n.split("-")[0] == name for n in names])
         weights[mine] = len(rows) / (len(SETS) * mine.sum())
     conf = np.zeros(len(rows))
+    fold_calib = []
     for k in range(args.folds):
-        calib = calibrate(inputs[fold != k], answerable[fold != k], weights[fold != k])
-        conf[fold == k] = apply_calibration(calib, inputs[fold == k])
+        fold_calib.append(calibrate(inputs[fold != k], answerable[fold != k], weights[fold != k]))
+        conf[fold == k] = apply_calibration(fold_calib[k], inputs[fold == k])
     calib = calibrate(inputs, answerable, weights)
     # One threshold for every set, low enough that each answers at least --answered.
     threshold = min(float(np.quantile(conf[names == n], 1 - args.answered)) for n in SETS)
     answered = conf >= threshold
     neighbour, quote_hits = choose_neighbour_margin(qa, rows, cv_scores, answered, names)
+    # As answers do: an independent report agreeing with the quote raises its confidence.
+    agreeing = 0
+    for i, (_, _, g) in enumerate(rows):
+        if not len(cv_scores[i]):
+            continue
+        best, _ = chosen(g.info, g.candidates, cv_scores[i], neighbour, qa.retriever.lexical)
+        rest = second_report(g.info, g.candidates, cv_scores[i], best)
+        if rest is not None:
+            keep = rest[distinct([g.candidates[j] for j in rest], cv_scores[i][rest])]
+            second = apply_calibration(
+                fold_calib[fold[i]], calibration_inputs(cv_scores[i][keep], xs[i][keep])
+            )
+            agreeing += second >= threshold
+            conf[i] = agreed(float(conf[i]), float(second), threshold)
+    answered = conf >= threshold
+    print(f"an agreeing independent report raised the confidence of {agreeing} questions")
     report = {}
     for name in SETS:
         m = names == name

@@ -9,8 +9,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from retrieval.answer.engine import answer_confidence, distinct, gather, second_source
+from retrieval.answer.features import featurize
 from retrieval.answer.qa import QA
 from retrieval.answer.render import format_answer
 from retrieval.answer.running import summary_subject
@@ -349,3 +352,62 @@ def test_benchmarks_score_the_quote_replies_give(default_qa: QA, toll: QA) -> No
         assert quote(best, partner)[0] == a.text, question
         compared += 1
     assert compared >= 20
+
+
+def _stadium(root: Path, model, reports: list[str]) -> QA:  # type: ignore[no-untyped-def]
+    """A corpus of the given reports on who designed a stadium, one document each."""
+    rows = [
+        {"id": f"report-{n}", "title": f"The Orlen stadium ({n})", "date": "2023-05-02",
+         "url": f"https://news{n}.example/orlen", "text": text}
+        for n, text in enumerate(reports)
+    ]  # fmt: skip
+    (root / "corpus").mkdir(parents=True)
+    (root / "corpus" / "stadium.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    settings = replace(Settings(), corpus_dir=root / "corpus", index_dir=root / "index")
+    build_index(settings, encoder=model)
+    return QA.open(settings, encoder=model)
+
+
+def _second(qa: QA, question: str) -> float | None:
+    g = gather(qa.retriever, question)
+    features = featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates)
+    scores = qa.ranker.scores(features)
+    best = g.candidates[int(np.argmax(scores))]
+    return second_source(g.info, g.candidates, scores, features, best, qa.ranker)
+
+
+def test_an_agreeing_independent_source_raises_confidence(
+    tmp_path: Path,
+    model,  # type: ignore[no-untyped-def]
+) -> None:
+    """A second document that reports the same name in its own words raises the answer's
+    confidence; a copy of the same text or a report naming someone else does not count."""
+    first = "The new Orlen stadium was designed by the architect Maren Solvik, the city said."
+    agreeing = "Maren Solvik, whose firm won the 2019 competition, drew up Orlen's new arena."
+    other = "The builder says the new Orlen stadium was designed by the architect Tomas Brede."
+    question = "Who designed the new Orlen stadium?"
+    alone = _stadium(tmp_path / "alone", model, [first])
+    both = _stadium(tmp_path / "both", model, [first, agreeing])
+    copied = _stadium(tmp_path / "copied", model, [first, first])
+    rival = _stadium(tmp_path / "rival", model, [first, other])
+    for qa in (alone, both, copied):
+        assert qa.answer(question).text == first
+    assert _second(alone, question) is None
+    assert _second(copied, question) is None
+    assert _second(rival, question) is None
+    # The copy is set aside for the confidence: it does not split the margin as a rival.
+    g = gather(copied.retriever, question)
+    features = featurize(g.info, g.qvec, copied.retriever.lexical, g.candidates)
+    scores = copied.ranker.scores(features)
+    assert len(distinct(g.candidates, scores)) == len(g.candidates) - 1
+    assert copied.answer(question).confidence > copied.ranker.confidence(scores, features)
+    second = _second(both, question)
+    assert second is not None and second >= both.threshold
+    # Both reports wrong together is less likely than one: the doubt shrinks by the share
+    # the second report alone would leave.
+    g = gather(both.retriever, question)
+    features = featurize(g.info, g.qvec, both.retriever.lexical, g.candidates)
+    own = answer_confidence(both.ranker, g.candidates, both.ranker.scores(features), features)
+    b = both.answer(question).confidence
+    assert 1 - b == pytest.approx((1 - own) * (1 - second)), (own, b, second)
+    assert b > alone.answer(question).confidence

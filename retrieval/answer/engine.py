@@ -129,6 +129,26 @@ def _duplicates(best: Candidate, cands: Sequence[Candidate]) -> list[Hit]:
     return out
 
 
+def distinct(cands: Sequence[Candidate], scores: np.ndarray) -> np.ndarray:
+    """Indices of the candidates the confidence weighs: all but other documents' copies of
+    the top-scored sentence (a syndicated copy is the same report, not a rival answer)."""
+    top = cands[int(np.argmax(scores))]
+    words = _words(top.text)
+    return np.array([
+        i for i, c in enumerate(cands)
+        if c is top or c.hit.doc_id == top.hit.doc_id
+        or _jaccard(words, _words(c.text)) < _DUPLICATE_JACCARD
+    ])  # fmt: skip
+
+
+def answer_confidence(
+    ranker: Ranker, cands: Sequence[Candidate], scores: np.ndarray, features: np.ndarray
+) -> float:
+    """The ranker's calibrated confidence, copies of the best sentence set aside."""
+    keep = distinct(cands, scores)
+    return ranker.confidence(scores[keep], features[keep])
+
+
 def pick(scores: np.ndarray, cands: Sequence[Candidate], margin: float) -> tuple[int, int | None]:
     """The best candidate, and a sentence next to it worth quoting too: one of the next two
     that the ranker scores within ``margin`` of the best (the answer often sits in the
@@ -219,6 +239,61 @@ def chosen(
     if partner is not None and _adds_nothing(info, best, partner, lexical.terms):
         partner = None
     return best, partner
+
+
+# The words an agreeing report must hold: every number of the answer, or a name's last word.
+_VALUE_WORD = re.compile(r"\d[\d,.]*\d|\d|\w[\w'’-]*")
+
+
+def _value_words(phrase: str) -> set[str]:
+    words = _VALUE_WORD.findall(phrase)
+    numbers = {w for w in words if w[0].isdigit()}
+    if numbers:
+        return numbers
+    names = [w for w in words if w[0].isupper()]
+    return {names[-1].lower()} if names else set()
+
+
+def second_report(
+    info: QuestionInfo, cands: Sequence[Candidate], scores: np.ndarray, best: Candidate
+) -> np.ndarray | None:
+    """The candidates left without the quoted document and its copies, when the best-scored
+    of them is another document's report of the same name or number as the quote (an
+    independent source agreeing with it); None when it is not."""
+    if info.wh == "when":
+        return None  # a story's date is its own; two reports need not share it
+    span = typed_span(info, best.text)
+    value = _value_words(best.text[slice(*span)]) if span else set()
+    if not value:
+        return None
+    copies = {best.hit.doc_id} | {h.doc_id for h in _duplicates(best, cands)}
+    rest = np.array([i for i, c in enumerate(cands) if c.hit.doc_id not in copies], dtype=int)
+    if not len(rest):
+        return None
+    other = cands[int(rest[int(np.argmax(scores[rest]))])]
+    words = {w if w[0].isdigit() else w.lower() for w in _VALUE_WORD.findall(other.window)}
+    return rest if value <= words else None
+
+
+def second_source(
+    info: QuestionInfo, cands: Sequence[Candidate], scores: np.ndarray, features: np.ndarray,
+    best: Candidate, ranker: Ranker,
+) -> float | None:  # fmt: skip
+    """The confidence the corpus would answer with, without the quoted document and its
+    copies, when that answer agrees with the quote (see :func:`second_report`)."""
+    rest = second_report(info, cands, scores, best)
+    if rest is None:
+        return None
+    return answer_confidence(ranker, [cands[i] for i in rest], scores[rest], features[rest])
+
+
+def agreed(confidence: float, second: float | None, threshold: float) -> float:
+    """The confidence of an answer that an independent source agrees with, where that
+    source would be quoted on its own (``second`` at or above ``threshold``): either report
+    alone may be wrong, both wrong together is less likely."""
+    if second is None or second < threshold:
+        return confidence
+    return 1.0 - (1.0 - confidence) * (1.0 - second)
 
 
 def _shift(span: tuple[int, int] | None, offset: int) -> tuple[int, int] | None:
@@ -317,7 +392,7 @@ def answer(
     if cands:
         features = featurize(g.info, g.qvec, retriever.lexical, cands)
         scores = ranker.scores(features)
-        confidence = ranker.confidence(scores, features)
+        confidence = answer_confidence(ranker, cands, scores, features)
     else:
         features, scores, confidence = np.zeros((0, 0)), np.zeros(0), 0.0
     trace = (
@@ -325,12 +400,14 @@ def answer(
     )
     subject = summary_subject(question)
     story = newest_story(subject, cands, scores, retriever.lexical) if subject else None
-    if story is None and (not cands or confidence < threshold):
-        return Answer(question, None, _sources(hits, 3), confidence, True, passages, trace=trace)
     if story is not None:  # the news on a subject: its newest story, at whatever confidence
         best, partner = cands[story], None
-    else:
+    elif cands:
         best, partner = chosen(g.info, cands, scores, ranker.neighbour_margin, retriever.lexical)
+        second = second_source(g.info, cands, scores, features, best, ranker)
+        confidence = agreed(confidence, second, threshold)
+    if story is None and (not cands or confidence < threshold):
+        return Answer(question, None, _sources(hits, 3), confidence, True, passages, trace=trace)
     text, offset = quote(best, partner)
     span = _shift(answer_span(g.info, best.text), offset) if story is None else None
     if (
