@@ -16,7 +16,7 @@ from retrieval.answer.engine import answer_confidence, distinct, gather, second_
 from retrieval.answer.features import featurize
 from retrieval.answer.qa import QA
 from retrieval.answer.render import format_answer
-from retrieval.answer.running import summary_subject
+from retrieval.answer.running import newest_report, summary_subject
 from retrieval.cli.main import main
 from retrieval.errors import BadQuestionError
 from retrieval.index.build import build_index
@@ -411,3 +411,39 @@ def test_an_agreeing_independent_source_raises_confidence(
     b = both.answer(question).confidence
     assert 1 - b == pytest.approx((1 - own) * (1 - second)), (own, b, second)
     assert b > alone.answer(question).confidence
+
+
+def test_a_count_beside_the_best_sentence_of_the_same_day(
+    tmp_path: Path,
+    model,  # type: ignore[no-untyped-def]
+) -> None:
+    """When the sentence the ranker puts first does not count what a running-count
+    question asks (people in shelters, for "how many died"), a sentence of the same day's
+    report that does takes over; a question that asks for what the first one counts keeps
+    it."""
+    text = (
+        "The latest on the Velmar earthquake: the number of people in shelters after the "
+        "two earthquakes has doubled to more than 18,000. A bridge over the Lema river "
+        "collapsed in the night. A second quake hits Velmar, killing at least 32 people."
+    )
+    row = {"id": "quake-1", "title": "Velmar earthquake", "date": "2023-06-10",
+           "url": "https://news.example/quake-1", "text": text}  # fmt: skip
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "quake.jsonl").write_text(json.dumps(row) + "\n")
+    settings = replace(Settings(), corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    build_index(settings, encoder=model)
+    qa = QA.open(settings, encoder=model)
+    asked = datetime(2023, 6, 12, tzinfo=UTC)
+    for question, wanted in (
+        ("How many people died in the Velmar earthquake?", "killing at least 32"),
+        ("How many people are in shelters after the Velmar earthquake?", None),
+    ):
+        g = gather(qa.retriever, question, asked_at=asked)
+        shelters = next(i for i, c in enumerate(g.candidates) if "shelters" in c.text)
+        scores = np.zeros(len(g.candidates))
+        scores[shelters] = 1.0  # the ranker's first choice
+        took = newest_report(g.info, g.candidates, scores, shelters, qa.retriever.lexical)
+        if wanted is None:
+            assert took is None, g.candidates[took].text
+        else:
+            assert took is not None and wanted in g.candidates[took].text

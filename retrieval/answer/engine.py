@@ -232,7 +232,7 @@ def chosen(
     (`bench/train_ranker.py` scores the same choice)."""
     best_i, partner_i = pick(scores, cands, margin)
     newer = newest_report(info, cands, scores, best_i, lexical)
-    if newer is not None:  # a running toll: the newest report up to the asking day
+    if newer is not None and newer != partner_i:  # a running toll: the newest report
         best_i, partner_i = newer, None
     best = cands[best_i]
     partner = cands[partner_i] if partner_i is not None else None

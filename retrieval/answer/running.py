@@ -1,6 +1,7 @@
 """Running stories: for a toll or a count that grows ("the latest death toll", "how many
 have died", "what is the death toll"), the newest report up to the day the question is
-asked wins over an earlier one that matches the question's words as well or better."""
+asked wins over an earlier one that matches the question's words as well or better, and a
+sentence of the same report that counts what is asked wins over one that does not."""
 
 from __future__ import annotations
 
@@ -24,7 +25,11 @@ _ASKS_COUNT = re.compile(
 )
 # What a count counts: a newer report must count what the question counts.
 _COUNTS = (
-    re.compile(r"\b(?:toll|killed|kills?|killing|dead|died|die|deaths?|lives|fatalities)\b", re.I),
+    re.compile(
+        r"\b(?:toll|killed|kills?|killing|dead|died|die|deaths?(?! row| penalty| sentence)"
+        r"|lives|fatalities|succumb(?:ed|s)?)\b",
+        re.I,
+    ),
     re.compile(r"\b(?:injured|injuries|injuring|wounded|hurt)\b", re.I),
     re.compile(r"\b(?:missing)\b", re.I),
 )
@@ -80,11 +85,17 @@ def newest_report(
         same_count = bool(counts) and all(p.search(c.text) for p in counts)
         return SAME_COUNT_MARGIN if same_count else MARGIN
 
+    # A report of the same day counts too when the best sentence does not count what is
+    # asked ("people taking shelter ... doubled" beside "killing at least 32 people").
+    uncounted = bool(counts) and not all(p.search(cands[best].text) for p in counts)
     newer = [
         i
         for i, c in enumerate(cands)
         if c.hit.date is not None
-        and c.hit.date > (cands[best].hit.date or "")
+        and (
+            c.hit.date > (cands[best].hit.date or "")
+            or (uncounted and i != best and c.hit.date == cands[best].hit.date)
+        )
         and scores[best] - scores[i] <= margin(c)
         and NUMBER_PHRASE.search(c.text) is not None
         and (not counts or any(p.search(c.text) for p in counts))
