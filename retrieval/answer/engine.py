@@ -12,7 +12,7 @@ import numpy as np
 from retrieval.answer.features import _PRONOUN_START, Candidate, candidates, featurize
 from retrieval.answer.question import QuestionInfo, analyse
 from retrieval.answer.ranker import Ranker
-from retrieval.answer.running import newest_report, newest_story, summary_subject
+from retrieval.answer.running import first_report, newest_report, newest_story, summary_subject
 from retrieval.answer.span import answer_span, typed_span
 from retrieval.errors import BadQuestionError
 from retrieval.ingest.textnorm import valid_text
@@ -234,6 +234,9 @@ def chosen(
     newer = newest_report(info, cands, scores, best_i, lexical)
     if newer is not None and newer != partner_i:  # a running toll: the newest report
         best_i, partner_i = newer, None
+    first = first_report(info, cands, scores, best_i, lexical)
+    if first is not None:  # when an event happened: its first report
+        best_i, partner_i = first, None
     best = cands[best_i]
     partner = cands[partner_i] if partner_i is not None else None
     if partner is not None and _adds_nothing(info, best, partner, lexical.terms):

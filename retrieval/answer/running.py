@@ -106,6 +106,35 @@ def newest_report(
     return max(newer, key=lambda i: (cands[i].hit.date or "", float(scores[i])))
 
 
+# "When did the earthquake happen?" asks for the day of an event, which its first report
+# dates; "when will ..." and "when is ..." look ahead or at a schedule instead.
+_EVENT_WHEN = re.compile(r"^\s*(?:and\s+|so\s+)?when\s+(?:did|was|were)\b", re.I)
+
+
+def first_report(
+    info: QuestionInfo, cands: Sequence[Candidate], scores: np.ndarray, best: int,
+    lexical: Lexical,
+) -> int | None:  # fmt: skip
+    """For a question asking when an event happened: a candidate from an older report of
+    the same story than ``best``, scored within :data:`MARGIN` of it, or None. A later
+    report (a rising toll, the aftermath) is dated after the event it follows up."""
+    if not _EVENT_WHEN.search(info.text) or cands[best].hit.date is None:
+        return None
+    words = {t: lexical.idf(t) for t in lexical.terms(info.text)}
+    mine = _passage_terms(cands[best], lexical)
+    older = [
+        i
+        for i, c in enumerate(cands)
+        if c.hit.date is not None
+        and c.hit.date < (cands[best].hit.date or "")
+        and scores[best] - scores[i] <= MARGIN
+        and _story_share(words, mine, _passage_terms(c, lexical)) >= SAME_STORY
+    ]
+    if not older:
+        return None
+    return min(older, key=lambda i: (cands[i].hit.date or "", -float(scores[i])))
+
+
 # "What happened in Ecuador?", "What's the latest on the Panama Papers?", "Any news about
 # Zika?": the reader wants the newest story on a subject, not a fact within it.
 _SUMMARY = re.compile(
