@@ -4,8 +4,9 @@ figures, and write `retrieval/answer/ranker.json`.
     python bench/train_ranker.py [--index DIR] [--folds 5] [--no-write]
 
 The index must hold both benchmark corpora (`python bench/answers.py` builds it). The
-ranker is a two-layer network trained listwise (softmax over each question's candidate
-sentences, the answer-bearing ones as targets); its confidence is a logistic calibration
+ranker averages the scores of several two-layer networks (``--networks``, one per seed),
+each trained listwise (softmax over each question's candidate sentences, the
+answer-bearing ones as targets); its confidence is a logistic calibration
 (inputs in `retrieval.answer.ranker.CALIBRATION_INPUTS`) of whether the corpus searched
 answers the question, fitted on questions asked of a corpus that does and of corpora that
 do not: every third question is also asked of the other benchmark's documents only (a far
@@ -43,7 +44,6 @@ from retrieval.answer.ranker import (
     RANKER_PATH,
     Ranker,
     calibration_inputs,
-    check_features,
 )
 from retrieval.dates import asked_on, parse_day
 from retrieval.search.lexical import Lexical
@@ -89,32 +89,46 @@ def gathered(qa: QA, cache: Path | None):  # type: ignore[no-untyped-def]
 
 
 def train(xs: list[np.ndarray], ys: list[np.ndarray], mean: np.ndarray, scale: np.ndarray,
-          hidden: int, epochs: int, seed: int = 0) -> Ranker:  # fmt: skip
+          hidden: int, epochs: int, seed: int = 0, batch: int = 32) -> Ranker:  # fmt: skip
+    """One network, trained listwise: each step is a batch of questions padded into one
+    tensor (padding is masked out of both softmaxes)."""
     torch.manual_seed(seed)
+    f = len(FEATURES)
     net = torch.nn.Sequential(
-        torch.nn.Linear(len(FEATURES), hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
+        torch.nn.Linear(f, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
     )
     opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-4)
-    data = [
-        (torch.tensor((x - mean) / scale, dtype=torch.float32), torch.tensor(y))
-        for x, y in zip(xs, ys, strict=True)
-        if len(x) and y.any()
-    ]
+    data = [((x - mean) / scale, y) for x, y in zip(xs, ys, strict=True) if len(x) and y.any()]
     rng = np.random.default_rng(seed)
+    masked = torch.tensor(-1e9)
     for _ in range(epochs):
         order = rng.permutation(len(data))
-        for b in range(0, len(order), 32):
-            loss = torch.zeros(())
-            for j in order[b : b + 32]:
-                x, y = data[j]
-                s = net(x).squeeze(-1)
-                loss = loss - (torch.logsumexp(s[y], 0) - torch.logsumexp(s, 0))
+        for b in range(0, len(order), batch):
+            part = [data[j] for j in order[b : b + batch]]
+            width = max(len(x) for x, _ in part)
+            xb = np.zeros((len(part), width, f), np.float32)
+            valid = np.zeros((len(part), width), bool)
+            gold = np.zeros((len(part), width), bool)
+            for r, (x, y) in enumerate(part):
+                xb[r, : len(x)], valid[r, : len(x)], gold[r, : len(x)] = x, True, y
+            s = net(torch.from_numpy(xb)).squeeze(-1)
+            all_ = torch.logsumexp(torch.where(torch.from_numpy(valid), s, masked), 1)
+            good = torch.logsumexp(torch.where(torch.from_numpy(gold), s, masked), 1)
             opt.zero_grad()
-            (loss / 32).backward()
+            ((all_ - good).sum() / batch).backward()
             opt.step()
     w1, b1 = net[0].weight.detach().numpy(), net[0].bias.detach().numpy()
-    w2, b2 = net[2].weight.detach().numpy()[0], float(net[2].bias.detach().numpy()[0])
-    return Ranker(mean, scale, w1, b1, w2, b2)
+    w2, b2 = net[2].weight.detach().numpy(), net[2].bias.detach().numpy()
+    return Ranker(mean, scale, w1[None], b1[None], w2, b2)
+
+
+def train_networks(xs: list[np.ndarray], ys: list[np.ndarray], mean: np.ndarray,
+                   scale: np.ndarray, args: argparse.Namespace) -> Ranker:  # fmt: skip
+    """``args.networks`` networks from seeds 0, 1, ..., averaged."""
+    nets = [
+        train(xs, ys, mean, scale, args.hidden, args.epochs, seed) for seed in range(args.networks)
+    ]
+    return Ranker.stack(nets)
 
 
 def calibrate(inputs: np.ndarray, answerable: np.ndarray, weights: np.ndarray) -> tuple[float, ...]:
@@ -188,6 +202,8 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--networks", type=int, default=5,
+                        help="networks (seeds) whose scores the ranker averages")  # fmt: skip
     parser.add_argument("--answered", type=float, default=0.93,
                         help="answered rate the abstain threshold is set for")  # fmt: skip
     parser.add_argument("--cache", type=Path, default=Path("/tmp/newsqa-gathered.pkl"))
@@ -203,8 +219,8 @@ def main() -> int:
     settings = replace(load_settings(env_file=None), index_dir=args.index)
     f = len(FEATURES)
     placeholder = Ranker(np.zeros(f, np.float32), np.ones(f, np.float32),
-                         np.zeros((1, f), np.float32), np.zeros(1, np.float32),
-                         np.zeros(1, np.float32), 0.0)  # fmt: skip
+                         np.zeros((1, 1, f), np.float32), np.zeros((1, 1), np.float32),
+                         np.zeros((1, 1), np.float32), np.zeros(1, np.float32))  # fmt: skip
     qa = QA.open(settings, ranker=placeholder)
     rows = gathered(qa, args.cache)
     names = np.array([name for name, _, _ in rows])
@@ -229,8 +245,8 @@ def main() -> int:
     started = time.perf_counter()
     for k in range(args.folds):
         train_ids = [i for i in range(len(rows)) if fold[i] != k and in_corpus[i]]
-        ranker = train([xs[i] for i in train_ids], [targets[i] for i in train_ids], mean, scale,
-                       args.hidden, args.epochs)  # fmt: skip
+        ranker = train_networks([xs[i] for i in train_ids], [targets[i] for i in train_ids],
+                                mean, scale, args)  # fmt: skip
         for i in np.flatnonzero(fold == k):
             if len(xs[i]):
                 cv_scores[i] = ranker.scores(xs[i])
@@ -295,15 +311,12 @@ def main() -> int:
     if args.keep_network:
         # The figures above come from networks trained per fold either way; keeping the
         # shipped one keeps answers on other corpora from moving with retraining noise.
-        check_features(saved.get("features"), RANKER_PATH)
-        f32 = np.float32
-        final = Ranker(*(np.asarray(saved[k], f32) for k in ("mean", "scale", "w1", "b1", "w2")),
-                       float(saved["b2"]))  # fmt: skip
+        final = Ranker.load(RANKER_PATH)
         trained = {k: saved[k] for k in ("hidden", "epochs") if k in saved}
     else:
         keep = np.flatnonzero(in_corpus)
-        final = train([xs[i] for i in keep], [targets[i] for i in keep], mean, scale,
-                      args.hidden, args.epochs)  # fmt: skip
+        final = train_networks([xs[i] for i in keep], [targets[i] for i in keep], mean, scale,
+                               args)  # fmt: skip
         trained = {"hidden": args.hidden, "epochs": args.epochs}
     final = replace(final, calibration=calib, threshold=threshold, neighbour_margin=neighbour)
     if not args.no_write:

@@ -4,6 +4,7 @@ checked on load, and calibration inputs that do not depend on the score scale.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -59,15 +60,67 @@ def test_ranker_file_with_other_feature_order_is_refused(tmp_path: Path) -> None
 
 def test_ranker_file_with_missing_feature_is_refused(tmp_path: Path) -> None:
     """A file fitted without one of today's features names the missing one."""
-    with pytest.raises(ConfigError, match="missing \\['question_words'\\]"):
+    with pytest.raises(ConfigError, match="missing \\['novel_after'\\]"):
         Ranker.load(_write(tmp_path, list(FEATURES[:-1])))
 
 
 def test_shipped_ranker_loads() -> None:
-    """The committed ranker file matches today's features and calibration inputs."""
+    """The committed ranker file matches today's features and calibration inputs, and
+    holds as many networks as it says."""
     ranker = Ranker.load(RANKER_PATH)
-    assert ranker.w1.shape[1] == len(FEATURES)
+    networks = json.loads(RANKER_PATH.read_text())["networks"]
+    assert ranker.w1.shape[0] == networks > 1 and ranker.w1.shape[2] == len(FEATURES)
     assert len(ranker.calibration) == len(CALIBRATION_INPUTS) + 1
+
+
+def test_ranker_scores_are_the_mean_of_its_networks(qa: QA) -> None:
+    """Each network alone scores as a two-layer network does; the ranker gives their mean."""
+    g = gather(qa.retriever, "Who is Moscow's envoy to NATO?")
+    x = featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates)
+    r = qa.ranker
+    alone = [
+        np.maximum(((x - r.mean) / r.scale) @ r.w1[k].T + r.b1[k], 0) @ r.w2[k] + r.b2[k]
+        for k in range(len(r.b2))
+    ]
+    assert not np.allclose(alone[0], alone[1], atol=1e-3)  # seeds differ
+    assert np.allclose(r.scores(x), np.mean(alone, axis=0), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"networks": 4},  # fewer networks than the arrays hold
+        {"b2": 0.5},  # one network's bias where five are expected
+        {"w2": [[0.0]]},  # wrong hidden size
+    ],
+)
+def test_ranker_file_with_inconsistent_networks_is_refused(tmp_path: Path, change: dict) -> None:  # type: ignore[type-arg]
+    """Arrays whose shapes disagree with each other or with the network count are refused
+    with a way out, not scored with broadcasting."""
+    data = json.loads(RANKER_PATH.read_text())
+    data.update(change)
+    path = tmp_path / "ranker.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match=r"does not hold .*networks.*train_ranker"):
+        Ranker.load(path)
+
+
+def test_answer_kind_and_term_position_columns(qa: QA) -> None:
+    """head_match marks sentences naming the noun asked about, soft_overlap counts loose
+    stems of the question's content words (its gap is 0 at the best), and term_density is 1
+    where the question's matched terms stand side by side."""
+    g = gather(qa.retriever, "Which country did the troops arrive in?")
+    x = featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates)
+    col = {name: x[:, i] for i, name in enumerate(FEATURES)}
+    texts = [c.text.lower() for c in g.candidates]
+    # "country" (stem "count") in any form: "countries", "Country's"
+    assert list(col["head_match"] == 1) == [re.search(r"\bcount", t) is not None for t in texts]
+    assert (col["head_match"] == 1).any() and (col["head_match"] == 0).any()
+    assert np.isclose(col["soft_overlap_gap"].max(), 0.0)
+    assert (col["soft_overlap"] >= 0).all() and (col["soft_overlap"] <= 1).all()
+    assert (col["quantity_number"] == 0).all()  # not a quantity question
+    both = [i for i, t in enumerate(texts) if "troops arrive" in t]
+    assert both and all(col["term_density"][i] == 1 for i in both)
 
 
 def test_ranker_file_with_other_calibration_inputs_is_refused(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.answer.phrases import FUNCTION, QUANTITY, WH_HEAD, stem, tokens
 from retrieval.answer.question import WH_TYPES, QuestionInfo
 from retrieval.dates import DATE_WORDS, day_number
 from retrieval.search.lexical import Lexical
@@ -90,7 +91,8 @@ FEATURES = (
     "who_caps", "where_caps", "what_caps", "when_date", "howmany_number", "what_number",
     "log_words", "short", "pronoun_start", "doc_first", "chunk_first", "in_period",
     "undated", "log_days_older", "top_doc", "s_cos_x_overlap",
-    "question_words",
+    "question_words", "head_match", "quantity_number", "soft_overlap", "soft_overlap_gap",
+    "term_density", "term_spread", "novel_after",
 )  # fmt: skip
 
 
@@ -100,6 +102,31 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(values), dtype=np.float32)
     ranks[order] = np.arange(1, len(values) + 1)
     return 1.0 / ranks
+
+
+def _window(terms: Sequence[str], wanted: set[str]) -> int:
+    """Length of the shortest run of ``terms`` holding every term of ``wanted`` that occurs
+    in them (0 when none does)."""
+    need = len(wanted.intersection(terms))
+    if not need:
+        return 0
+    best, have, lo = len(terms), 0, 0
+    counts: dict[str, int] = {}
+    for hi, t in enumerate(terms):
+        if t in wanted:
+            counts[t] = counts.get(t, 0) + 1
+            have += counts[t] == 1
+        while have == need:
+            best = min(best, hi - lo + 1)
+            if terms[lo] in wanted:
+                counts[terms[lo]] -= 1
+                have -= counts[terms[lo]] == 0
+            lo += 1
+    return best
+
+
+def _content_stems(text: str) -> set[str]:
+    return {stem(t.lower) for t in tokens(text) if t.lower not in FUNCTION and len(t.lower) > 2}
 
 
 def featurize(
@@ -225,6 +252,45 @@ def featurize(
     col["top_doc"] = column([c.hit.doc_id == cands[0].hit.doc_id for c in cands])
     col["s_cos_x_overlap"] = column(s_cos.astype(np.float32) * overlaps)
     col["question_words"] = np.full(n, math.log1p(len(info.text.split())) / 4)
+    _answer_kind_columns(col, info, texts)
+    # Where the question's terms sit in the sentence: close together (the sentence says
+    # what the question says), and how much follows the last of them (where answers sit).
+    q_set = set(q_terms)
+    windows = [_window(t, q_set) for t in term_lists]
+    col["term_density"] = column(
+        [
+            len(q_set.intersection(t)) / w if w else 0.0
+            for t, w in zip(term_lists, windows, strict=True)
+        ]
+    )
+    col["term_spread"] = column(
+        [w / max(1, len(t)) for t, w in zip(term_lists, windows, strict=True)]
+    )
+    after = []
+    for terms in term_lists:
+        at = [k for k, t in enumerate(terms) if t in q_set]
+        after.append(min(sum(t not in q_set for t in terms[at[-1] + 1 :]), 10) / 10 if at else 0.0)
+    col["novel_after"] = column(after)
     missing = set(FEATURES) ^ set(col)
     assert not missing, f"features computed and declared differ: {sorted(missing)}"
     return np.column_stack([col[name] for name in FEATURES]).astype(np.float32)
+
+
+def _answer_kind_columns(col: dict[str, np.ndarray], info: QuestionInfo, texts: list[str]) -> None:
+    """Checks that learn nothing from any corpus: the noun the question asks about ("what
+    team", "which year") named in the sentence, a number new to the question when it asks
+    for a quantity, and the share of the question's content words present in a loose form
+    (a five-letter stem, so that "elected" meets "election") with its gap to the best."""
+    head = WH_HEAD.search(info.text)
+    head_stem = stem(head.group(1).lower()) if head else None
+    quantity = info.wh == "how_many" or QUANTITY.search(info.text) is not None
+    q_numbers = _numbers(info.text)
+    q_stems = _content_stems(info.text)
+    stems = [_content_stems(t) for t in texts]
+    col["head_match"] = np.array([head_stem is not None and head_stem in s for s in stems], float)
+    col["quantity_number"] = np.array(
+        [quantity and bool(_numbers(t) - q_numbers) for t in texts], float
+    )
+    soft = np.array([len(s & q_stems) / max(1, len(q_stems)) for s in stems])
+    col["soft_overlap"] = soft
+    col["soft_overlap_gap"] = soft - soft.max()

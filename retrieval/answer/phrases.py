@@ -64,7 +64,7 @@ _NUMBER_WORDS = _words(
     "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
     "eighty ninety hundred thousand million billion trillion dozen half first second third"
 )
-_WH_HEAD = re.compile(
+WH_HEAD = re.compile(
     r"\b(?:what|which|how)\s+(?:(?:is|are|was|were)\s+)?(?:the\s+|a\s+|an\s+)?"
     r"(?:(?:kind|type|sort|form|part|piece|group|name)s?\s+of\s+)?(?:the\s+|a\s+|an\s+)?(\w+)",
     re.I,
@@ -132,7 +132,7 @@ def wh_group(wh: str, question: str) -> str:
 _SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A crude stem, enough to match "turns" with "turn" and "elected" with "election"."""
     bare = _SUFFIX.sub("", word)
     return (bare if len(bare) >= 3 else word)[:5]
@@ -243,14 +243,14 @@ def phrases(
         return Phrases(toks, starts, ends, rows)
     q_toks = tokens(question)
     q_words = {t.lower for t in q_toks}
-    q_stems = {_stem(w) for w in q_words if w not in FUNCTION and len(w) > 2}
+    q_stems = {stem(w) for w in q_words if w not in FUNCTION and len(w) > 2}
     # Where each content word stands in the question (0 first, 1 last): the words either
     # side of the answer in the sentence tend to be the question's last words (what the
     # question asks about) or the words right after its wh-word.
-    q_order = [_stem(t.lower) for t in q_toks if t.lower not in FUNCTION and len(t.lower) > 2]
+    q_order = [stem(t.lower) for t in q_toks if t.lower not in FUNCTION and len(t.lower) > 2]
     q_pos = {w: k / max(1, len(q_order) - 1) for k, w in enumerate(q_order)}
-    head_match = _WH_HEAD.search(question)
-    head = _stem(head_match.group(1).lower()) if head_match else None
+    head_match = WH_HEAD.search(question)
+    head = stem(head_match.group(1).lower()) if head_match else None
 
     def running(flags: list[bool] | np.ndarray) -> np.ndarray:
         """Count of flags among tokens [i, j) is out[j] - out[i]."""
@@ -267,8 +267,8 @@ def phrases(
     rows[:, _AT["verb_share"]] = n_verb / (ends - starts)
     rows[:, _AT["first_verb"]] = verb[starts]
     rows[:, _AT["last_verb"]] = verb[ends - 1]
-    in_q = [t.lower in q_words or _stem(t.lower) in q_stems for t in toks]
-    anchor = np.array([len(t.lower) > 2 and _stem(t.lower) in q_stems for t in toks])
+    in_q = [t.lower in q_words or stem(t.lower) in q_stems for t in toks]
+    anchor = np.array([len(t.lower) > 2 and stem(t.lower) in q_stems for t in toks])
     lengths = ends - starts
     m = np.arange(len(starts))
     rows[:, _AT["bias"]] = 1
@@ -307,7 +307,7 @@ def phrases(
     rows[:, _AT["last_ly"]] = [w.endswith("ly") for w in last]
     rows[:, _AT["last_s"]] = [w.endswith("s") and not w.endswith("ss") for w in last]
     if head is not None:
-        is_head = np.array([_stem(t.lower) == head for t in toks])
+        is_head = np.array([stem(t.lower) == head for t in toks])
         rows[:, _AT["has_wh_head"]] = count(is_head) > 0
         rows[:, _AT["last_wh_head"]] = is_head[ends - 1]
         rows[:, _AT["prev_wh_head"]] = [i > 0 and bool(is_head[i - 1]) for i in s_list]
@@ -339,7 +339,7 @@ def phrases(
         c_anchor = running(anchor)
         rows[:, _AT["left3"]] = (c_anchor[starts] - c_anchor[np.maximum(starts - 3, 0)]) / 3
         rows[:, _AT["right3"]] = (c_anchor[np.minimum(ends + 3, n)] - c_anchor[ends]) / 3
-        pos = np.array([q_pos.get(_stem(t.lower), 0.0) for t in toks])
+        pos = np.array([q_pos.get(stem(t.lower), 0.0) for t in toks])
         prev_anchor = np.maximum.accumulate(np.where(anchor, np.arange(n), -1))
         close_before = (starts > 0) & (nb <= 3)
         at_before = prev_anchor[np.maximum(starts - 1, 0)]

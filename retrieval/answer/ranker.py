@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,23 +67,39 @@ def check_features(names: object, path: Path) -> None:
 
 @dataclass(frozen=True)
 class Ranker:
-    """Scores candidate sentences with a small two-layer network, trained listwise so
-    that the answer-bearing sentence of a question scores highest; a logistic calibration
-    of the top score (and its margin over the next) gives the answer's confidence."""
+    """Scores candidate sentences with small two-layer networks, trained listwise so
+    that the answer-bearing sentence of a question scores highest; the score is the mean
+    of several such networks trained from different seeds (one network's choice among
+    near-equal sentences moves with its seed, the mean's much less). A logistic
+    calibration of the top score (and its margin over the next) gives the confidence."""
 
     mean: np.ndarray
     scale: np.ndarray
-    w1: np.ndarray  # hidden x features
-    b1: np.ndarray
-    w2: np.ndarray  # hidden
-    b2: float
+    w1: np.ndarray  # networks x hidden x features
+    b1: np.ndarray  # networks x hidden
+    w2: np.ndarray  # networks x hidden
+    b2: np.ndarray  # networks
     calibration: tuple[float, ...] = (1.0,) + (0.0,) * len(CALIBRATION_INPUTS)  # weights, bias
     threshold: float = 0.5  # abstain below this confidence
     neighbour_margin: float = 1.0  # score gap within which an adjacent sentence is quoted too
 
     def scores(self, features: np.ndarray) -> np.ndarray:
-        h = np.maximum(((features - self.mean) / self.scale) @ self.w1.T + self.b1, 0.0)
-        return h @ self.w2 + self.b2
+        x = (features - self.mean) / self.scale
+        h = np.maximum(np.einsum("cf,nhf->nch", x, self.w1) + self.b1[:, None, :], 0.0)
+        return (np.einsum("nch,nh->nc", h, self.w2) + self.b2[:, None]).mean(axis=0)
+
+    @classmethod
+    def stack(cls, rankers: list[Ranker]) -> Ranker:
+        """One ranker averaging the networks of ``rankers`` (same features and scaling;
+        calibration, threshold and margin are the first one's)."""
+        first = rankers[0]
+        return replace(
+            first,
+            w1=np.concatenate([r.w1 for r in rankers]),
+            b1=np.concatenate([r.b1 for r in rankers]),
+            w2=np.concatenate([r.w2 for r in rankers]),
+            b2=np.concatenate([r.b2 for r in rankers]),
+        )
 
     def confidence(self, scores: np.ndarray, features: np.ndarray) -> float:
         """Calibrated probability that the corpus answers the question (the answer is then
@@ -110,7 +126,8 @@ class Ranker:
             "w1": self.w1.tolist(),
             "b1": self.b1.tolist(),
             "w2": self.w2.tolist(),
-            "b2": self.b2,
+            "b2": self.b2.tolist(),
+            "networks": len(self.b2),
             "calibration": list(self.calibration),
             "calibration_inputs": list(CALIBRATION_INPUTS),
             "threshold": self.threshold,
@@ -132,13 +149,37 @@ class Ranker:
                 "run bench/train_ranker.py"
             )
         f32 = np.float32
+        try:
+            arrays = {
+                k: np.asarray(data[k], f32) for k in ("mean", "scale", "w1", "b1", "w2", "b2")
+            }
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"{path} holds no readable networks ({exc}); run bench/train_ranker.py"
+            ) from None
+        _check_shapes(arrays, data.get("networks"), path)
         return cls(
-            np.asarray(data["mean"], f32), np.asarray(data["scale"], f32),
-            np.asarray(data["w1"], f32), np.asarray(data["b1"], f32),
-            np.asarray(data["w2"], f32), float(data["b2"]),
+            arrays["mean"], arrays["scale"], arrays["w1"], arrays["b1"], arrays["w2"], arrays["b2"],
             tuple(data["calibration"]), float(data["threshold"]),
             float(data.get("neighbour_margin", 1.0)),
         )  # fmt: skip
+
+
+def _check_shapes(arrays: dict[str, np.ndarray], networks: object, path: Path) -> None:
+    """Raise ConfigError unless the arrays hold ``networks`` networks over FEATURES."""
+    w1 = arrays["w1"]
+    n = len(FEATURES)
+    wanted = {"mean": (n,), "scale": (n,)}
+    if w1.ndim == 3:
+        wanted |= {"w1": (w1.shape[0], w1.shape[1], n), "b1": w1.shape[:2], "w2": w1.shape[:2],
+                   "b2": w1.shape[:1]}  # fmt: skip
+    wrong = [k for k, shape in wanted.items() if arrays[k].shape != shape]
+    if w1.ndim != 3 or wrong or networks != w1.shape[0] or not w1.shape[0]:
+        shapes = ", ".join(f"{k} {list(a.shape)}" for k, a in arrays.items())
+        raise ConfigError(
+            f"{path} does not hold {networks!r} networks over {n} features ({shapes}); "
+            "run bench/train_ranker.py"
+        )
 
 
 RANKER_PATH = Path(__file__).with_name("ranker.json")
