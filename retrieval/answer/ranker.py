@@ -169,7 +169,7 @@ def _check_shapes(arrays: dict[str, np.ndarray], networks: object, path: Path) -
     """Raise ConfigError unless the arrays hold ``networks`` networks over FEATURES."""
     w1 = arrays["w1"]
     n = len(FEATURES)
-    wanted = {"mean": (n,), "scale": (n,)}
+    wanted: dict[str, tuple[int, ...]] = {"mean": (n,), "scale": (n,)}
     if w1.ndim == 3:
         wanted |= {"w1": (w1.shape[0], w1.shape[1], n), "b1": w1.shape[:2], "w2": w1.shape[:2],
                    "b2": w1.shape[:1]}  # fmt: skip
