@@ -64,6 +64,7 @@ _PLACE_BEFORE = re.compile(
 _WORD = re.compile(r"\w+")
 _BY_BEFORE = re.compile(r"\bby\s+$", re.I)
 _REACH = 10  # words within which a question word counts as near
+_COUNTED_REACH = 3  # words after a number within which what the question counts may stand
 _QUESTION_STOP = _word_set(
     "a an the of in on at to for by with from and or is are was were be been did do does "
     "what which who whom whose when where why how many much has have had that this it its "
@@ -72,7 +73,7 @@ _QUESTION_STOP = _word_set(
 
 
 def _stem(word: str) -> str:
-    return word.lower()[:5]
+    return phrases.stem(word.lower())
 
 
 def _names(sentence: str) -> list[tuple[int, int]]:
@@ -179,6 +180,9 @@ def typed_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
             max(0.0, 1 - max(lo - a, a - hi + 1) / _REACH) for a in anchors if not lo <= a < hi
         )
         score -= 1.0 * agent
+        if wh == "quantity":
+            # What a count counts follows it: "Thirteen are killed", "20 civilians".
+            score += 1.0 * any(hi <= a < hi + _COUNTED_REACH for a in anchors)
         score -= 0.5 * sum(w in q_all for w in words) / len(words)  # mostly the question's own
         if wh == "who" and len(words) >= 2:
             score += 0.1
@@ -260,7 +264,20 @@ def answer_span(
             return typed
     if not len(scores) or not np.isfinite(scores.max()):
         return None
-    return found.span(int(np.argmax(scores)))
+    start, end = found.span(int(np.argmax(scores)))
+    if group == "how_many":
+        end = _with_counted(info, sentence, end)
+    return start, end
+
+
+def _with_counted(info: QuestionInfo, sentence: str, end: int) -> int:
+    """The end of a count widened over the noun right after it when the question counts
+    that noun ("sentenced to six" -> "sentenced to six years" for "how many years")."""
+    after = _WORD.match(sentence, end + 1) if sentence[end : end + 1] == " " else None
+    if after is None:
+        return end
+    q_stems = {_stem(w) for w in _WORD.findall(info.text.lower()) if w not in _QUESTION_STOP}
+    return after.end() if _stem(after.group()) in q_stems else end
 
 
 ALL_Q = phrases.FEATURES.index("all_q")
