@@ -202,3 +202,38 @@ def test_a_neighbour_naming_someone_else_but_sharing_no_question_word_is_left_ou
     best, aside, related = _candidates(MASTERS)
     assert _adds_nothing(info, best, aside, terms)
     assert not _adds_nothing(info, best, related, terms)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "count", "span"),
+    [
+        (  # "killing" matches "killed"; "20 civilians" counts what is asked
+            "How many civilians did the US admit killing in Syria and Iraq?",
+            "The United States admits it has killed 20 civilians and wounded 11 others in "
+            "airstrikes in Syria and Iraq.",
+            "20",
+            "20 civilians",
+        ),
+        (  # the count followed by what is asked, not the one nearer the story's words
+            "How many exchange students were killed when their bus crashed near Valencia?",
+            "Thirteen are killed and 34 others injured after a bus carrying exchange "
+            "students crashes near Valencia.",
+            "Thirteen",
+            "Thirteen",
+        ),
+        (  # the span takes in the noun the question counts
+            "How many years in prison did Adam Johnson get?",
+            "Footballer Adam Johnson is sentenced to six years in prison.",
+            "six",
+            "six years",
+        ),
+    ],
+)
+def test_a_count_is_the_one_of_what_the_question_counts(
+    question: str, sentence: str, count: str, span: str
+) -> None:
+    info = analyse(question, None)
+    typed = typed_span(info, sentence)
+    assert typed is not None and sentence[slice(*typed)] == count
+    found = answer_span(info, sentence)
+    assert found is not None and span in sentence[slice(*found)], sentence[slice(*found)]
