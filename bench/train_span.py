@@ -53,7 +53,7 @@ SHARED = REPO.parent / "shared" / "data"
 SETS = ("rtqa", "squad")
 Q_SHARE = phrases.FEATURES.index("q_share")
 SENTENCES_PER_QUESTION = 2  # the first answer-holding sentences of the gold document
-L2 = 1.0
+L2 = 3.0
 
 
 @dataclass

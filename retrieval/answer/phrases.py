@@ -6,7 +6,9 @@ with a word that opens a clause or a predicate ("and", "was", "which", "in") nor
 with one that needs a word after it ("the", "of", "his"). Its features (:data:`FEATURES`)
 say what kind of phrase it is (a name, a number, a date, a common noun phrase), how it
 sits against the words the sentence shares with the question (before or after them, how
-far), what comes just before and after it, and how much of it the question already says.
+far; in its own clause; after or before a run of them; beside a rare one: a name, a
+number, a long word), what comes just before and after it (which function or cue word),
+and how much of it the question already says.
 `retrieval.answer.span` weighs them with one weight vector per answer type ("how many"
 favours numbers, "who" names), fitted by `bench/train_span.py`.
 
@@ -76,7 +78,18 @@ QUANTITY = re.compile(
     r"\bwhat(?:'s| is| was)? (?:the )?(?:\w+ )?(?:toll|tally)\b",  # "what is the death toll"
     re.I,
 )
-WH_GROUPS = ("how_many", "when", "who", "where", "what", "which", "how", "other")
+WH_GROUPS = ("how_many", "when", "who", "where", "what", "what_is", "what_do", "what_type",
+             "which", "how", "other")  # fmt: skip
+# "What" split by the word after it: "what is X" asks for a thing named or defined,
+# "what did X do" for an object or an act, "what kind of" for a common noun phrase, and
+# "what company" (the rest) most often for a name.
+_WHAT_NEXT = re.compile(r"\bwhat\s+(\w+)", re.I)
+_WHAT_IS = _words("is are was were")
+_WHAT_DO = _words(
+    "did does do can has have had will may would should could might must happens happened "
+    "makes causes"
+)
+_WHAT_TYPE = _words("type types kind kinds sort sorts form forms")
 
 KINDS = ("digit", "numword", "func", "cap", "capfirst", "word")
 _BEFORE = ("start", "punct", "of", "in", "by", "as", "to", "for", "prep", "det", "copula",
@@ -84,6 +97,9 @@ _BEFORE = ("start", "punct", "of", "in", "by", "as", "to", "for", "prep", "det",
 _AFTER = ("end", "comma", "punct", "of", "prep", "aux", "func", "cap", "word")
 _DIST_BINS = ("1", "2", "3", "4-5", "6-9", "far")
 _BIN_OF = np.array([5, 0, 1, 2, 3, 3, 4, 4, 4, 4] + [5] * 90)  # distance (1-99) -> bin
+# The word just before and just after a phrase, when it is a function word or a cue
+# ("called", "named", "include"): "called a Lama", "such as the Rhine".
+CUES = tuple(sorted(FUNCTION | _COPULA | _words("include includes including such e.g")))
 FEATURES = (
     "bias",
     *(f"len={n}" for n in range(1, MAX_WORDS + 1)),
@@ -100,8 +116,13 @@ FEATURES = (
     "proximity", "prev_in_q", "next_in_q", "prev_wh_head",
     *(f"before_{c}" for c in _BEFORE),
     *(f"after_{c}" for c in _AFTER),
+    "clause_anchors", "clause_share", "clause_none", "left_run", "right_run",
+    "left_run_share", "right_run_share", "rare_near", "rare_left3", "rare_right3",
+    *(f"prev={w}" for w in CUES),
+    *(f"next={w}" for w in CUES),
 )  # fmt: skip
 _AT = {name: i for i, name in enumerate(FEATURES)}
+_CUE_AT = {w: i for i, w in enumerate(CUES)}
 
 
 @dataclass(frozen=True)
@@ -120,12 +141,23 @@ def tokens(sentence: str) -> list[Token]:
 
 def wh_group(wh: str, question: str) -> str:
     """The answer type, with "which" told apart from "what" (a which-question names a
-    choice among things, most often a name) and quantities ("how heavy", "what
-    magnitude") counted with "how many"."""
+    choice among things, most often a name), "what" split by the word after it (see
+    :data:`WH_GROUPS`) and quantities ("how heavy", "what magnitude") counted with "how
+    many"."""
     if QUANTITY.search(question):
         return "how_many"
     if wh == "what" and re.search(r"\bwhich\b", question, re.I):
         return "which"
+    if wh == "what":
+        after = _WHAT_NEXT.search(question)
+        word = after.group(1).lower() if after else ""
+        if word in _WHAT_IS:
+            return "what_is"
+        if word in _WHAT_DO or word.endswith("ed"):
+            return "what_do"
+        if word in _WHAT_TYPE:
+            return "what_type"
+        return "what"
     return wh if wh in WH_GROUPS else "other"
 
 
@@ -319,6 +351,7 @@ def phrases(
     rows[:, _AT["all_q"]] = (content > 0) & (content_q == content)
     rows[:, _AT["no_q"]] = content_q == 0
     rows[:, _AT["has_q"]] = content_q > 0
+    gaps = ["", *(sentence[toks[k - 1].end : toks[k].start] for k in range(1, n)), ""]
     # Where it sits against the question's words (anchors) in the sentence.
     where = np.flatnonzero(anchor)
     if not len(where):
@@ -360,13 +393,66 @@ def phrases(
         rows[:, _AT["share_before"]] = n_before / np.maximum(n_out, 1)
         closeness = np.where(outside, np.maximum(0, 1 - dist / 10), 0).sum(1)
         rows[:, _AT["proximity"]] = closeness / len(where)
+        # The question's words in the phrase's own clause (between commas): the answer
+        # tends to sit in the clause that restates the question.
+        seg = np.concatenate(([0], np.cumsum([comma[k] or bool(_CLAUSE_BREAK.search(gaps[k]))
+                                              for k in range(1, n)])))  # fmt: skip
+        same = (seg[where][None, :] >= seg[starts][:, None]) & (
+            seg[where][None, :] <= seg[ends - 1][:, None]
+        )
+        in_clause = (same & outside).sum(1)
+        # Runs of the question's words (function words between them allowed) that end
+        # just before the phrase or start just after it: "ABC sold its recording division
+        # to [MCA Inc.]" restates the question up to the answer.
+        func = kinds == 2
+        left_run = np.zeros(n + 1)  # anchors in the run ending at token k-1
+        count_run, gap_run = 0, 0
+        for k in range(n):
+            if anchor[k]:
+                count_run, gap_run = count_run + 1, 0
+            elif func[k] and gap_run < 2:
+                gap_run += 1
+            else:
+                count_run, gap_run = 0, 0
+            left_run[k + 1] = count_run
+        right_run = np.zeros(n + 1)  # anchors in the run starting at token k
+        count_run, gap_run = 0, 0
+        for k in range(n - 1, -1, -1):
+            if anchor[k]:
+                count_run, gap_run = count_run + 1, 0
+            elif func[k] and gap_run < 2:
+                gap_run += 1
+            else:
+                count_run, gap_run = 0, 0
+            right_run[k] = count_run
+        n_stems = max(1, len(q_stems))
+        rows[:, _AT["left_run"]] = np.minimum(4, left_run[starts]) / 4
+        rows[:, _AT["right_run"]] = np.minimum(4, right_run[ends]) / 4
+        rows[:, _AT["left_run_share"]] = np.minimum(1, left_run[starts] / n_stems)
+        rows[:, _AT["right_run_share"]] = np.minimum(1, right_run[ends] / n_stems)
+        # Rare anchors (names, numbers, long words) say more than common ones.
+        rare = anchor & (np.isin(kinds, (0, 3)) | np.array([len(t.lower) >= 8 for t in toks]))
+        rare_at = rare[where]
+        if rare_at.any():
+            rare_dist = np.where(outside & rare_at[None, :], dist, 99).min(axis=1)
+            rows[:, _AT["rare_near"]] = np.where(rare_dist < 99, 1 / (1 + rare_dist), 0)
+            c_rare = running(rare)
+            rows[:, _AT["rare_left3"]] = c_rare[starts] - c_rare[np.maximum(starts - 3, 0)] > 0
+            rows[:, _AT["rare_right3"]] = c_rare[np.minimum(ends + 3, n)] - c_rare[ends] > 0
+        rows[:, _AT["clause_anchors"]] = np.minimum(3, in_clause) / 3
+        rows[:, _AT["clause_share"]] = in_clause / len(where)
+        rows[:, _AT["clause_none"]] = in_clause == 0
     # What comes just before and just after.
     in_q_arr = np.array([*in_q, False])
     rows[:, _AT["prev_in_q"]] = (starts > 0) & in_q_arr[starts - 1]
     rows[:, _AT["next_in_q"]] = in_q_arr[ends]
-    gaps = ["", *(sentence[toks[k - 1].end : toks[k].start] for k in range(1, n)), ""]
     before_code = np.array([_before(toks[i - 1] if i else None, gaps[i]) for i in range(n)])
     after_code = np.array([_after(toks[j] if j < n else None, gaps[j]) for j in range(n + 1)])
+    cue = np.array([_CUE_AT.get(t.lower, -1) for t in toks] + [-1])
+    has_prev = (starts > 0) & (cue[starts - 1] >= 0)
+    rows[m[has_prev], _AT[f"prev={CUES[0]}"] + cue[starts - 1][has_prev]] = 1
+    has_next = cue[ends] >= 0
+    rows[m[has_next], _AT[f"next={CUES[0]}"] + cue[ends][has_next]] = 1
     rows[m, _AT["before_start"] + before_code[starts]] = 1
     rows[m, _AT["after_end"] + after_code[ends]] = 1
     return Phrases(toks, starts, ends, rows)
