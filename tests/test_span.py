@@ -273,3 +273,13 @@ def test_a_phrase_right_after_the_question_restated_has_a_left_run() -> None:
     by_text = {sentence[slice(*found.span(k))]: found.rows[k] for k in range(len(found.starts))}
     assert by_text["MCA Inc"][run] > 0
     assert by_text["$20 million"][run] == 0
+
+
+def test_a_wire_service_in_a_dateline_is_not_the_person_asked_for() -> None:
+    sentence = (
+        "QUITO, Ecuador (AP) — President Rafael Correa announced Wednesday night that he is "
+        "raising sales taxes."
+    )
+    info = analyse("Who is the president in Ecuador?", None)
+    for found in (typed_span(info, sentence), answer_span(info, sentence)):
+        assert found is not None and sentence[slice(*found)] == "Rafael Correa"

@@ -64,6 +64,7 @@ _PLACE_BEFORE = re.compile(
 _WORD = re.compile(r"\w+")
 _BY_BEFORE = re.compile(r"\bby\s+$", re.I)
 _REACH = 10  # words within which a question word counts as near
+_ABBREVIATION = re.compile(r"\([A-Z]{2,6}\)")
 _COUNTED_REACH = 3  # words after a number within which what the question counts may stand
 _QUESTION_STOP = _word_set(
     "a an the of in on at to for by with from and or is are was were be been did do does "
@@ -172,6 +173,8 @@ def typed_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
             continue
         if start <= first and " " not in found and wh not in ("quantity", "when"):
             continue  # a capital that only starts the sentence
+        if wh == "who" and _ABBREVIATION.fullmatch(sentence[start - 1 : end + 1]):
+            continue  # "(AP)", "(TVR)": a wire service or an abbreviation, not a person
         lo = bisect_left(words_at, start)
         hi = bisect_left(words_at, end)
         # Closeness to the question's words: each shared word within reach counts, more the
