@@ -138,7 +138,15 @@ def test_documents_after_the_question_are_ignored(mixed: QA) -> None:
 
 @pytest.mark.parametrize(
     ("question", "message"),
-    [("", "empty"), ("   \n\t ", "empty"), ("🙂🎉🔥", "in words"), ("why " * 200, "characters")],
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("🙂🎉🔥", "in words"),
+        ("why " * 200, "characters"),
+        ("Who?", "names nothing"),
+        ("How many?", "names nothing"),
+        ("why, when?", "names nothing"),
+    ],
 )
 def test_bad_questions_get_a_clear_message(default_qa: QA, question: str, message: str) -> None:
     """Empty, blank, emoji-only and very long questions raise BadQuestionError with a message."""

@@ -89,6 +89,8 @@ def check_question(question: str, max_chars: int) -> str:
     return q
 
 
+# Question words alone ("Who?", "Why?") name nothing to search for.
+_WH_WORDS = "who whom whose what which when where why how many much"
 CANDIDATE_CHUNKS = 8  # chunks whose sentences compete for the answer
 PASSAGES = 10  # passages reported with an answer
 MAX_WORDS = 70  # a quote with its neighbour stays short
@@ -386,6 +388,11 @@ def answer(
     chunks searched, as benchmarks do to ask a question of a corpus without its answer;
     ``prefer`` and ``prefer_weight`` favour some chunks, as a conversation does its
     stories (see :meth:`Retriever.search`). ``explain`` keeps the :class:`Trace`."""
+    terms = retriever.lexical.terms
+    if not set(terms(question)) - set(terms(_WH_WORDS)):
+        raise BadQuestionError(
+            "Please say who or what you are asking about: that question names nothing to look up."
+        )
     g = gather(
         retriever, question, asked_at=asked_at, since=since, until=until, allowed=allowed,
         prefer=prefer, prefer_weight=prefer_weight,
