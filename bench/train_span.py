@@ -37,12 +37,15 @@ from retrieval.answer.evaluate import hit, normalise, read_questions
 from retrieval.answer.question import analyse
 from retrieval.answer.span import (
     ALL_Q,
+    NAME_LIKE,
+    NAMES_ONLY,
     SPAN_PATH,
     TYPED_END,
-    TYPED_FIRST,
     TYPED_FROM,
     TYPED_WITHIN,
     SpanScorer,
+    after_titles,
+    could_be_person,
     span_phrases,
     typed_span,
 )
@@ -194,15 +197,23 @@ def fit(d: Design, verbs: frozenset[str]) -> SpanScorer:
 def chosen_spans(
     exs: Sequence[Example], scorer: SpanScorer, typed_first: bool = True
 ) -> list[tuple[int, int] | None]:
-    """The span answer_span gives (with ``typed_first``: the typed pick first for the
-    answer types in TYPED_FIRST, a phrase holding it for TYPED_WITHIN), or the scorer's
-    alone."""
+    """The span answer_span gives (with ``typed_first``: a name for the answer types in
+    NAMES_ONLY when the typed picker finds one, a phrase holding the typed pick for
+    TYPED_WITHIN), or the scorer's alone."""
     out: list[tuple[int, int] | None] = []
     for ex in exs:
-        if typed_first and ex.group in TYPED_FIRST and ex.typed is not None:
-            out.append(ex.typed)
-            continue
         z = ex.rows @ scorer.weights[ex.group]
+        if typed_first and ex.group in NAMES_ONLY and ex.typed is not None:
+            z[ex.rows[:, NAME_LIKE] == 0] = -np.inf
+            for k in np.flatnonzero(np.isfinite(z)):
+                if not could_be_person(ex.sentence, *ex.spans[k]):
+                    z[k] = -np.inf
+            if not len(z) or not np.isfinite(z.max()):
+                out.append(ex.typed)
+                continue
+            start, end = ex.spans[int(np.argmax(z))]
+            out.append((after_titles(ex.sentence, start, end), end))
+            continue
         if typed_first and ex.group in TYPED_WITHIN and ex.typed is not None:
             z[ex.rows[:, TYPED_FROM:TYPED_END].sum(axis=1) == 0] = -np.inf
             if not len(z) or not np.isfinite(z.max()):
