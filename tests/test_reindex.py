@@ -619,12 +619,16 @@ def test_cli_watch_prints_a_line_per_build_and_stops_on_sigterm_and_ctrl_c(
         if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:  # --watch's own
             os.kill(os.getpid(), signal.SIGTERM)
 
+    # Ctrl-C as at a terminal: a runner that starts the suite in the background may have
+    # it ignored (SIG_IGN is inherited, and Python then installs no handler of its own).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     driver = threading.Thread(target=ctrl_c)
     driver.start()
     try:
         code = main(["--env-file", "/nonexistent/.env", "index", "--watch", "--json"], out=out)
     finally:
         returned.set()
+        signal.signal(signal.SIGINT, previous)
     driver.join(30)
     assert "sigterm" not in presses, presses
     assert code == 0
