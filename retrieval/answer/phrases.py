@@ -257,6 +257,22 @@ def is_verb(word: str, verbs: frozenset[str]) -> bool:
     return word in verbs or (word.endswith("ed") and len(word) > 4 and word[0].isalpha())
 
 
+def _runs(anchor: np.ndarray, func: np.ndarray, order: range) -> np.ndarray:
+    """For each token, the question's words in the run that reaches it when the tokens are
+    read in ``order`` (up to two function words may sit between them)."""
+    out = np.zeros(len(anchor))
+    count, gap = 0, 0
+    for k in order:
+        if anchor[k]:
+            count, gap = count + 1, 0
+        elif func[k] and gap < 2:
+            gap += 1
+        else:
+            count, gap = 0, 0
+        out[k] = count
+    return out
+
+
 def phrases(
     question: str,
     sentence: str,
@@ -405,26 +421,8 @@ def phrases(
         # just before the phrase or start just after it: "ABC sold its recording division
         # to [MCA Inc.]" restates the question up to the answer.
         func = kinds == 2
-        left_run = np.zeros(n + 1)  # anchors in the run ending at token k-1
-        count_run, gap_run = 0, 0
-        for k in range(n):
-            if anchor[k]:
-                count_run, gap_run = count_run + 1, 0
-            elif func[k] and gap_run < 2:
-                gap_run += 1
-            else:
-                count_run, gap_run = 0, 0
-            left_run[k + 1] = count_run
-        right_run = np.zeros(n + 1)  # anchors in the run starting at token k
-        count_run, gap_run = 0, 0
-        for k in range(n - 1, -1, -1):
-            if anchor[k]:
-                count_run, gap_run = count_run + 1, 0
-            elif func[k] and gap_run < 2:
-                gap_run += 1
-            else:
-                count_run, gap_run = 0, 0
-            right_run[k] = count_run
+        left_run = np.concatenate([[0.0], _runs(anchor, func, range(n))])  # ending at k-1
+        right_run = np.append(_runs(anchor, func, range(n - 1, -1, -1)), 0.0)  # from k
         n_stems = max(1, len(q_stems))
         rows[:, _AT["left_run"]] = np.minimum(4, left_run[starts]) / 4
         rows[:, _AT["right_run"]] = np.minimum(4, right_run[ends]) / 4
