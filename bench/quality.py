@@ -6,7 +6,9 @@ rtqa and squad benchmarks.
 
 - default: `tests/data/questions/default-corpus.jsonl` over `corpus/` (hand-written
   questions on all five files: body text, Related lists, article paragraphs; and
-  out-of-corpus questions such as "What is the capital of Australia?").
+  out-of-corpus questions such as "What is the capital of Australia?"). They carry no
+  date, so they are asked at the time of the run, as the bot asks them (the benchmarks'
+  undated questions are asked without a time, as `bench/train_ranker.py` asks them).
 - wcep: `../shared/data/eval/wcep/questions-dev.jsonl` over `../shared/data/wcep/`, each
   asked on its `date` (running tolls as of that day); 4 are not answerable.
 - wcep-own: `bench/data/wcep-own.jsonl` over the same WCEP index: questions written for
@@ -40,7 +42,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -107,11 +109,13 @@ def ask_all(
     questions: Sequence[Question],
     allowed: Callable[[Question], np.ndarray | None] | None = None,
     near: bool = False,
+    undated_at: datetime | None = None,
 ) -> list[Asked]:
+    """Ask each question on its date, or at ``undated_at`` if it has none."""
     out = []
     free = AnswerFree(*qa.retriever.index.lexical_columns()) if near else None
     for q in questions:
-        asked = datetime.fromisoformat(q.date) if q.date else None
+        asked = datetime.fromisoformat(q.date) if q.date else undated_at
         started = time.perf_counter()
         a = qa.answer(q.question, asked_at=asked)
         out.append(Asked(q, a, bool(q.answers), time.perf_counter() - started))
@@ -214,7 +218,7 @@ def main() -> int:
         if name == "default":
             s = build(base, REPO / "corpus", args.work / "default-index")
             questions = list(read_questions(DEFAULT_QUESTIONS))
-            rows = ask_all(QA.open(s), questions, near=True)
+            rows = ask_all(QA.open(s), questions, near=True, undated_at=datetime.now(UTC))
         elif name in ("wcep", "wcep-own"):
             s = build(base, shared / "wcep", args.work / "wcep-index")
             path = evals / "wcep" / "questions-dev.jsonl" if name == "wcep" else WCEP_OWN_QUESTIONS

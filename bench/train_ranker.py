@@ -56,7 +56,7 @@ SETS = ("rtqa", "squad")
 # and every Nth of its own corpus without the passages holding its answer (n % N == 1):
 # questions the corpus does not answer, which the calibration must learn to abstain on.
 OUT_OF_CORPUS_EVERY = 3
-CACHE_LAYOUT = 2  # rows: (set, question, Gathered); sets "rtqa", "rtqa-out", "rtqa-near", ...
+CACHE_LAYOUT = 3  # rows: (set, question, Gathered); sets "rtqa", "rtqa-out", "rtqa-near", ...
 
 
 def gathered(qa: QA, cache: Path | None):  # type: ignore[no-untyped-def]

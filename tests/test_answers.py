@@ -334,6 +334,23 @@ def test_a_year_without_stories_never_opens_the_future(default_qa: QA) -> None:
     assert not any(p.doc_id.startswith("news/2017/") for p in a.passages)
 
 
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Who is Poland's foreign minister?", "Waszczykowski"),
+        ("Where will Russia deploy its new missile defense systems?", "Kuril Islands"),
+    ],
+)
+def test_an_archive_asked_years_later_quotes_the_story_that_answers(
+    default_qa: QA, question: str, answer: str
+) -> None:
+    """Asked today, as the bot asks the bundled 2016-2017 corpus, the older story that
+    answers wins over the newest story on the same subject (which does not answer)."""
+    a = default_qa.answer(question, asked_at=datetime(2026, 11, 30, tzinfo=UTC))
+    assert not a.abstained and a.span is not None, a.text
+    assert answer in (a.text or "")[a.span[0] : a.span[1]], a.text
+
+
 def test_benchmarks_score_the_quote_replies_give(default_qa: QA, toll: QA) -> None:
     """`engine.chosen` and `quote`, which bench/train_ranker.py scores, give exactly the
     text of the answer, on the default corpus's questions and on a running toll (where a

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from retrieval.answer.engine import gather
-from retrieval.answer.features import FEATURES, NEAR_COS, featurize
+from retrieval.answer.features import FEATURES, NEAR_COS, STALE_DAYS, featurize, freshness
 from retrieval.answer.qa import QA
 from retrieval.answer.ranker import (
     CALIBRATION_INPUTS,
@@ -155,7 +155,8 @@ def test_calibration_inputs_but_the_top_score_ignore_a_shift_of_all_scores(qa: Q
 def test_date_and_period_columns(qa: QA) -> None:
     """A "when" question with a period: every dated candidate counts as dated for "when",
     in_period marks exactly the candidates dated inside the period, and ages count in days
-    (log-scaled) from the newest story among the candidates close to the best one."""
+    (log-scaled) from the newest story among the candidates close to the best one, scaled
+    by how fresh that story is on the asking day."""
     from datetime import date
 
     from retrieval.dates import asked_on
@@ -177,6 +178,29 @@ def test_date_and_period_columns(qa: QA) -> None:
     # Ages count from the newest story among candidates about as close as the best one.
     s_cos = col["s_cos"]
     newest = max(d for d, s in zip(dates, s_cos, strict=True) if d and s >= s_cos.max() - NEAR_COS)
+    stale = (date(2017, 1, 1) - date.fromisoformat(newest)).days
+    fresh = np.exp(-max(stale - STALE_DAYS, 0) / STALE_DAYS)
     for i, d in enumerate(dates):
         days = max((date.fromisoformat(newest) - date.fromisoformat(d)).days, 0) if d else 0
-        assert np.isclose(col["log_days_older"][i], np.log1p(days) / 8, atol=1e-6), d
+        assert np.isclose(col["log_days_older"][i], fresh * np.log1p(days) / 8, atol=1e-6), d
+
+
+def test_recency_fades_when_the_newest_story_is_old_news(qa: QA) -> None:
+    """The day after the Kaliningrad deployment the March story on the Kuril Islands is
+    aged in full; asked of the same corpus ten years on, the age is gone."""
+    from datetime import date
+
+    from retrieval.dates import asked_on
+
+    question = "Where will Russia deploy its new missile defense systems?"
+    ages = {}
+    for day in (date(2016, 11, 22), date(2026, 11, 30)):
+        g = gather(qa.retriever, question, asked_at=asked_on(day))
+        x = featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates)
+        kuril = [i for i, c in enumerate(g.candidates) if "Kuril" in c.text]
+        assert kuril and any("Kaliningrad" in c.text for c in g.candidates)
+        ages[day.year] = x[kuril[0], FEATURES.index("log_days_older")]
+    days = (date(2016, 11, 21) - date(2016, 3, 25)).days
+    assert np.isclose(ages[2016], np.log1p(days) / 8, atol=1e-6)
+    assert ages[2026] < 1e-6
+    assert freshness(None, 700_000) == 1.0 and freshness(date(2016, 11, 22), None) == 1.0

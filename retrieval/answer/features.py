@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -27,6 +28,7 @@ _NUMBER = re.compile(r"\d[\d,.]*")
 _PRONOUN_START = re.compile(r"^(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their)\b")
 
 NEAR_COS = 0.15  # candidates within this cosine of the best one are "about as close"
+STALE_DAYS = 30.0  # days between the newest story and the question before recency fades
 
 #: Sentence vectors by row (``Retriever.sentence_vectors``): what candidates need of the store.
 SentenceVectors = Callable[[Sequence[int]], np.ndarray]
@@ -127,6 +129,17 @@ def _window(terms: Sequence[str], wanted: set[str]) -> int:
 
 def _content_stems(text: str) -> set[str]:
     return {stem(t.lower) for t in tokens(text) if t.lower not in FUNCTION and len(t.lower) > 2}
+
+
+def freshness(asked: date | None, newest: int | None) -> float:
+    """How far the recency prior applies: fully to news of the moment (the newest candidate
+    story at most STALE_DAYS older than the question), fading by e every STALE_DAYS beyond.
+    Asked of an archive years later, a question wants the story that answers it, not the
+    archive's last word on the subject; an unknown asking day counts as the moment."""
+    if asked is None or newest is None:
+        return 1.0
+    stale = day_number(asked) - newest
+    return math.exp(-max(stale - STALE_DAYS, 0.0) / STALE_DAYS)
 
 
 def featurize(
@@ -244,8 +257,9 @@ def featurize(
     dated = [day_number(c.hit.date) for c, s in zip(cands, s_cos, strict=True)
              if c.hit.date and s >= near]  # fmt: skip
     newest = max(dated) if dated else None
+    fresh = freshness(info.asked, newest)
     col["log_days_older"] = column([
-        math.log1p(max(newest - day_number(c.hit.date), 0)) / 8
+        fresh * math.log1p(max(newest - day_number(c.hit.date), 0)) / 8
         if c.hit.date is not None and newest is not None else 0.0
         for c in cands
     ])  # fmt: skip

@@ -39,6 +39,7 @@ class QuestionInfo:
     text: str
     wh: str
     period: Period | None
+    asked: date | None  # the day it was asked (None: unknown)
 
 
 def answer_type(question: str) -> str:
@@ -52,4 +53,4 @@ def analyse(question: str, asked_at: datetime | date | None = None) -> QuestionI
     """The answer type and the period of a question asked at ``asked_at`` (None: no
     relative period can be resolved, explicit ones still are)."""
     asked = asked_at.date() if isinstance(asked_at, datetime) else asked_at
-    return QuestionInfo(question, answer_type(question), find_period(question, asked))
+    return QuestionInfo(question, answer_type(question), find_period(question, asked), asked)
