@@ -188,7 +188,8 @@ async def test_buttons_answer_in_place_for_the_clicker(world: World) -> None:
     """ "More" and "Sources" answer privately whoever clicks; "More" again goes further;
     a button of an answer the bot no longer remembers says it has expired."""
     frank, gina = world.emu.user("frank"), world.emu.user("gina")
-    first = await reply_to(world, await ask(world, FIRST, user=frank))
+    # Asked of an article (several sentences to give), not of a one-line event page.
+    first = await reply_to(world, await ask(world, "Who is Moscow's envoy to NATO?", user=frank))
     answer = world.emu.messages[first.response["id"]]
     quotes = [first.json["content"].split("\n")[0]]
     for _ in range(2):
