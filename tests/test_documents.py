@@ -712,3 +712,32 @@ def test_file_without_documents_is_recorded(tmp_path: Path) -> None:
         ("bad.jsonl", "line 2: invalid JSON"),
         ("menu.txt", "no documents found"),
     ]
+
+
+def test_source_chatter_is_left_out_of_event_text(tmp_path: Path) -> None:
+    """An author credit before a wire dateline, a "Read more at site." tail and a share
+    line pasted with a source's excerpt are not part of the event's text; a dateline is."""
+    page = tmp_path / "vote.md"
+    page.write_text(
+        "### [2023-05-02](/news/2023/05/2/index.md)\n\n"
+        "# Parliament votes to dissolve itself.\n\n"
+        "By Ann Lee and Bo Ma VELNA (Reuters) - Parliament voted 301-95 on Tuesday to "
+        "dissolve itself, calling an election for June.\n\n"
+        "Share this on WhatsApp\n\n"
+        "The speaker said the vote was final.. Read more at straitstimes.com.\n\n"
+        "### Source:\n\n1. [Reuters](https://reuters.example/vote)\n"
+    )
+    [doc] = parse_file(page, "vote.md")
+    assert doc.text == (
+        "Parliament votes to dissolve itself.\n\n"
+        "VELNA (Reuters) - Parliament voted 301-95 on Tuesday to dissolve itself, calling an "
+        "election for June.\n\nThe speaker said the vote was final."
+    )
+    day = tmp_path / "index.md"
+    day.write_text(
+        "## [2023-05-02](/news/2023/05/2/index.md)\n\n"
+        "### [Parliament votes to dissolve itself.](https://reuters.example/vote)\n"
+        "By Cy Orr OSLO (AP) — Lawmakers voted to dissolve parliament. Read more at example.com.\n"
+    )
+    [item] = parse_file(day, "index.md")
+    assert item.text.endswith("\n\nOSLO (AP) — Lawmakers voted to dissolve parliament.")

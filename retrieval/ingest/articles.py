@@ -17,7 +17,7 @@ _MENU = re.compile(r"^(?:\d+[.)]\s*)?skip to\b", re.I)
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$")
 _CREDIT_START = re.compile(r"^(?:photo\s+credit|image|photo|picture|photograph|credit)s?\s*:", re.I)
 _CREDIT_END = re.compile(r"\s[-–—|]\s+(?:\S+\s+){0,4}(?:photo|image|picture|photograph)s?$", re.I)
-_FOLLOW = re.compile(
+FOLLOW = re.compile(
     r"^(?:follow us\b|subscribe (?:to|for|now)\b|sign up (?:for|to)\b|share this\b"
     r"|click here\b|advertisement$|mời quý độc giả|.*\btheo dõi\b.*\btrên$)",
     re.I,
@@ -116,7 +116,7 @@ def _clean_article_lines(lines: list[str], title: str) -> tuple[list[str], str |
             urls += [] if url in urls else [url]
         elif in_top and _is_byline(line):
             day = day or normalize_date(line)
-        elif not (repeat or _is_credit(line) or _FOLLOW.match(line)) and not (
+        elif not (repeat or _is_credit(line) or FOLLOW.match(line)) and not (
             _CREDIT_START.match(nxt) and _is_dangling(line)  # a caption above its credit
         ):
             kept.append(line)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from retrieval.dates import normalize_date
+from retrieval.ingest.articles import FOLLOW
 from retrieval.ingest.records import Document, Related
 from retrieval.ingest.textnorm import clean_url, comparable, short_title
 
@@ -89,6 +90,19 @@ def _md(text: str) -> str:
     return " ".join(text.split())
 
 
+# Web chatter pasted with a source's excerpt: an author credit before the wire dateline
+# ("By Ann Lee and Bo Ma BRASILIA (Reuters) - ..."), a "Read more at site." tail, a share line.
+_CREDIT = re.compile(r"^By (?:[A-Z][\w.'’-]*\s+){1,3}(?:and (?:[A-Z][\w.'’-]*\s+){1,3})?"
+                     r"(?=[A-Z]{2,}[A-Z ,.'’-]*\s\([A-Za-z]{2,8}\)\s*[-–—])")  # fmt: skip
+_READ_MORE = re.compile(r"\.*\s*\bRead more (?:at|on) [\w.-]+\.?$", re.I)
+
+
+def _paragraph(lines: list[str]) -> str:
+    """One paragraph of a page's body or an item's summary, the source's chatter left out."""
+    text = _READ_MORE.sub(".", _CREDIT.sub("", " ".join(lines)))
+    return "" if FOLLOW.match(text) and len(text.split()) <= 8 else text
+
+
 def _is_image_link(title: str, url: str) -> bool:
     path = url.split("?", 1)[0].split("#", 1)[0].lower()
     return bool(_IMAGE_TITLE.match(title.strip())) or path.endswith(_IMAGE_EXT)
@@ -152,7 +166,7 @@ def parse_event_page(text: str, rel: str) -> list[Document]:
             return []
         headline = short_title(" ".join(paragraphs[0]))
     category, title = split_category(headline)
-    body = [" ".join(p) for p in paragraphs if p]
+    body = [_paragraph(p) for p in paragraphs if p]
     text_, rels = _compose(title, body), tuple(related)
     return [Document(rel, title, text_, day, tuple(urls), rel, "event", category, contexts, rels)]
 
@@ -192,7 +206,7 @@ def parse_day_index(text: str, rel: str) -> list[Document]:
         slug = PurePosixPath(item.url.split("?", 1)[0]).stem if item.url else ""
         slug = slug if slug and slug not in seen else str(n)
         seen.add(slug)
-        text_, urls = _compose(item.title, [" ".join(item.summary)]), (item.url,)
+        text_, urls = _compose(item.title, [_paragraph(item.summary)]), (item.url,)
         doc_id, cat = f"{rel}#{slug}", item.category
         docs.append(
             Document(doc_id, item.title, text_, day, urls, rel, "event", cat, item.contexts)
