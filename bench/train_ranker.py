@@ -37,13 +37,14 @@ import torch
 
 from retrieval.answer.engine import agreed, chosen, distinct, gather, quote, second_report
 from retrieval.answer.evaluate import AnswerFree, hit, read_questions
-from retrieval.answer.features import FEATURES, Candidate, featurize
+from retrieval.answer.features import FEATURES, Candidate, featurize, presence
 from retrieval.answer.qa import QA
 from retrieval.answer.ranker import (
     CALIBRATION_INPUTS,
     RANKER_PATH,
     Ranker,
     calibration_inputs,
+    check_features,
 )
 from retrieval.dates import asked_on, parse_day
 from retrieval.search.lexical import Lexical
@@ -250,8 +251,11 @@ def main() -> int:
         for i in np.flatnonzero(fold == k):
             if len(xs[i]):
                 cv_scores[i] = ranker.scores(xs[i])
-                keep = distinct(rows[i][2].candidates, cv_scores[i])  # as answers weigh them
-                inputs[i] = calibration_inputs(cv_scores[i][keep], xs[i][keep])
+                g = rows[i][2]
+                keep = distinct(g.candidates, cv_scores[i])  # as answers weigh them
+                top = g.candidates[int(np.argmax(cv_scores[i]))]
+                present = presence(g.info, top, qa.retriever.lexical)
+                inputs[i] = calibration_inputs(cv_scores[i][keep], xs[i][keep], present)
                 hits[i] = ys[i][int(np.argmax(cv_scores[i]))]
             else:
                 inputs[i] = (-10.0, *[0.0] * (len(CALIBRATION_INPUTS) - 1))
@@ -284,8 +288,11 @@ def main() -> int:
         rest = second_report(g.info, g.candidates, cv_scores[i], best)
         if rest is not None:
             keep = rest[distinct([g.candidates[j] for j in rest], cv_scores[i][rest])]
+            top = g.candidates[int(rest[np.argmax(cv_scores[i][rest])])]
+            present = presence(g.info, top, qa.retriever.lexical)
             second = apply_calibration(
-                fold_calib[fold[i]], calibration_inputs(cv_scores[i][keep], xs[i][keep])
+                fold_calib[fold[i]],
+                calibration_inputs(cv_scores[i][keep], xs[i][keep], present),
             )
             agreeing += second >= threshold
             conf[i] = agreed(float(conf[i]), float(second), threshold)
@@ -311,7 +318,10 @@ def main() -> int:
     if args.keep_network:
         # The figures above come from networks trained per fold either way; keeping the
         # shipped one keeps answers on other corpora from moving with retraining noise.
-        final = Ranker.load(RANKER_PATH)
+        # Read the networks alone: the file's calibration may be over other inputs.
+        check_features(saved.get("features"), RANKER_PATH)
+        final = Ranker(*(np.asarray(saved[k], np.float32)
+                         for k in ("mean", "scale", "w1", "b1", "w2", "b2")))  # fmt: skip
         trained = {k: saved[k] for k in ("hidden", "epochs") if k in saved}
     else:
         keep = np.flatnonzero(in_corpus)

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from retrieval.answer.engine import answer_confidence, distinct, gather, second_source
-from retrieval.answer.features import featurize
+from retrieval.answer.features import featurize, presence
 from retrieval.answer.qa import QA
+from retrieval.answer.ranker import CALIBRATION_INPUTS
 from retrieval.answer.render import format_answer
 from retrieval.answer.running import first_report, newest_report, summary_subject
 from retrieval.cli.main import main
@@ -398,7 +399,9 @@ def _second(qa: QA, question: str) -> float | None:
     features = featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates)
     scores = qa.ranker.scores(features)
     best = g.candidates[int(np.argmax(scores))]
-    return second_source(g.info, g.candidates, scores, features, best, qa.ranker)
+    return second_source(
+        g.info, g.candidates, scores, features, best, qa.ranker, qa.retriever.lexical
+    )
 
 
 def test_an_agreeing_independent_source_raises_confidence(
@@ -425,14 +428,21 @@ def test_an_agreeing_independent_source_raises_confidence(
     features = featurize(g.info, g.qvec, copied.retriever.lexical, g.candidates)
     scores = copied.ranker.scores(features)
     assert len(distinct(g.candidates, scores)) == len(g.candidates) - 1
-    assert copied.answer(question).confidence > copied.ranker.confidence(scores, features)
+    top = g.candidates[int(np.argmax(scores))]
+    lone = copied.ranker.confidence(
+        scores, features, presence(g.info, top, copied.retriever.lexical)
+    )
+    assert copied.answer(question).confidence > lone
     second = _second(both, question)
     assert second is not None and second >= both.threshold
     # Both reports wrong together is less likely than one: the doubt shrinks by the share
     # the second report alone would leave.
     g = gather(both.retriever, question)
     features = featurize(g.info, g.qvec, both.retriever.lexical, g.candidates)
-    own = answer_confidence(both.ranker, g.candidates, both.ranker.scores(features), features)
+    own = answer_confidence(
+        both.ranker, g.info, both.retriever.lexical, g.candidates, both.ranker.scores(features),
+        features,
+    )  # fmt: skip
     b = both.answer(question).confidence
     assert 1 - b == pytest.approx((1 - own) * (1 - second)), (own, b, second)
     assert b > alone.answer(question).confidence
@@ -494,3 +504,87 @@ def test_when_an_event_happened_is_its_first_report(toll: QA) -> None:
             assert took is not None and g.candidates[took].hit.date == wanted
         a = toll.answer(question, asked_at=asked)
         assert wanted is None or a.date == wanted
+
+
+_CRASH = (
+    "A small passenger plane crashed into a field near Harwick on Monday, killing all six "
+    "people on board. Police said the wreckage was found by a farmer. Investigators are "
+    "trying to establish the cause of the crash."
+)
+_OPERATOR = (
+    "The passenger plane that crashed near Harwick was operated by the regional airline "
+    "Nordvik Air, which grounded its fleet on Tuesday."
+)
+_STORY_ONLY = ["crash", "ferry", "budget"]  # every document but the operator's
+
+
+@pytest.fixture(scope="module")
+def crash(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignore[no-untyped-def]
+    """A crash story, a later report naming the airline that operated the plane, and two
+    unrelated stories."""
+    root = tmp_path_factory.mktemp("crash")
+    rows = [
+        {"id": "crash", "title": "Plane crash near Harwick", "date": "2023-09-12", "text": _CRASH},
+        {"id": "operator", "title": "Nordvik Air grounds its fleet", "date": "2023-09-13",
+         "text": _OPERATOR},
+        {"id": "ferry", "title": "Ferry service resumes", "date": "2023-09-10",
+         "text": "The Holm company's ferry resumed service to the islands on Sunday after a "
+                 "storm. Passengers said the crossing was calm."},
+        {"id": "budget", "title": "Council budget", "date": "2023-09-11",
+         "text": "The Harwick council approved a budget of 12 million euros for new roads and "
+                 "a school. The mayor said the vote was close."},
+    ]  # fmt: skip
+    (root / "corpus").mkdir()
+    (root / "corpus" / "news.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    settings = replace(Settings(), corpus_dir=root / "corpus", index_dir=root / "index")
+    build_index(settings, encoder=model)
+    return QA.open(settings, encoder=model)
+
+
+def _top_presence(qa: QA, question: str, docs: list[str] | None) -> tuple[str, list[float]]:
+    """The top-scored sentence and what `presence` says of it, searching ``docs`` only."""
+    allowed = None
+    if docs is not None:
+        allowed = np.isin([c.doc_id for c in qa.retriever.index.chunks], docs)
+    g = gather(qa.retriever, question, allowed=allowed)
+    scores = qa.ranker.scores(featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates))
+    top = g.candidates[int(np.argmax(scores))]
+    return top.text, presence(g.info, top, qa.retriever.lexical).tolist()
+
+
+def test_presence_flags_what_the_sentence_lacks(crash: QA) -> None:
+    """The crash story lacks the airline asked about and the question's rarest term
+    ("operated"); the operator's report has both; a count's noun and the question word
+    ("who", in no document here) never count as missing."""
+    which = "Which airline operated the plane that crashed?"
+    assert _top_presence(crash, which, _STORY_ONLY) == (_CRASH.split(". ")[0] + ".", [1.0, 1.0])
+    assert _top_presence(crash, which, None) == (_OPERATOR, [0.0, 0.0])
+    text, (head, _) = _top_presence(crash, "How many people were on the plane?", _STORY_ONLY)
+    assert "six people" in text and head == 0.0
+    assert _top_presence(crash, "Who operated the plane that crashed?", None)[1] == [0.0, 0.0]
+
+
+def test_a_story_without_the_detail_asked_is_less_sure(crash: QA) -> None:
+    """Asked who operated the plane, the corpus with the operator's report answers with the
+    airline; without that report it still holds the crash story, whose sentence lacks the
+    question's rarest term, and the confidence of quoting it is lowered by exactly what the
+    calibration learnt for that (its weight is negative: a miss, not a paraphrase)."""
+    question = "Who operated the plane that crashed?"
+    full = crash.answer(question)
+    assert not full.abstained and "Nordvik Air" in (full.text or "")
+    story = crash.answer(question, only_docs=_STORY_ONLY)
+    assert "Nordvik" not in (story.text or "")
+    allowed = np.isin([c.doc_id for c in crash.retriever.index.chunks], _STORY_ONLY)
+    g = gather(crash.retriever, question, allowed=allowed)
+    features = featurize(g.info, g.qvec, crash.retriever.lexical, g.candidates)
+    scores = crash.ranker.scores(features)
+    keep = distinct(g.candidates, scores)
+    missing = presence(g.info, g.candidates[int(np.argmax(scores))], crash.retriever.lexical)
+    assert missing.tolist() == [0.0, 1.0]
+    weight = crash.ranker.calibration[CALIBRATION_INPUTS.index("rarest_missing")]
+    assert weight < 0
+    assert story.confidence == pytest.approx(
+        crash.ranker.confidence(scores[keep], features[keep], missing)
+    )
+    present = crash.ranker.confidence(scores[keep], features[keep], np.zeros(2))
+    assert story.confidence < present < full.confidence

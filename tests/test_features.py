@@ -139,14 +139,15 @@ def test_calibration_inputs_but_the_top_score_ignore_a_shift_of_all_scores(qa: Q
     g = gather(qa.retriever, "Who is Moscow's envoy to NATO?")
     x = featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates)
     scores = qa.ranker.scores(x)
-    a = dict(zip(CALIBRATION_INPUTS, calibration_inputs(scores, x), strict=True))
-    b = dict(zip(CALIBRATION_INPUTS, calibration_inputs(scores + 3.0, x), strict=True))
+    a = dict(zip(CALIBRATION_INPUTS, calibration_inputs(scores, x, np.ones(2)), strict=True))
+    b = dict(zip(CALIBRATION_INPUTS, calibration_inputs(scores + 3.0, x, np.ones(2)), strict=True))
     assert np.isclose(b["top"] - a["top"], 3.0)
     for name in CALIBRATION_INPUTS[1:]:
         assert np.isclose(a[name], b[name], atol=1e-5), name
     top = int(np.argmax(scores))
     assert np.isclose(a["s_cos"], x[top, FEATURES.index("s_cos")])
     assert np.isclose(a["best_passage_cos"], x[:, FEATURES.index("c_cos")].max())
+    assert a["head_missing"] == a["rarest_missing"] == 1.0
     assert 0 < a["top_share"] <= 1 and np.isclose(
         a["top_share"], np.exp(scores[top]) / np.exp(scores).sum(), atol=1e-5
     )

@@ -9,7 +9,14 @@ from datetime import date, datetime
 
 import numpy as np
 
-from retrieval.answer.features import _PRONOUN_START, Candidate, candidates, featurize
+from retrieval.answer.features import (
+    _PRONOUN_START,
+    QUESTION_WORDS,
+    Candidate,
+    candidates,
+    featurize,
+    presence,
+)
 from retrieval.answer.question import QuestionInfo, analyse
 from retrieval.answer.ranker import Ranker
 from retrieval.answer.running import first_report, newest_report, newest_story, summary_subject
@@ -89,8 +96,6 @@ def check_question(question: str, max_chars: int) -> str:
     return q
 
 
-# Question words alone ("Who?", "Why?") name nothing to search for.
-_WH_WORDS = "who whom whose what which when where why how many much"
 CANDIDATE_CHUNKS = 8  # chunks whose sentences compete for the answer
 PASSAGES = 10  # passages reported with an answer
 MAX_WORDS = 70  # a quote with its neighbour stays short
@@ -144,11 +149,13 @@ def distinct(cands: Sequence[Candidate], scores: np.ndarray) -> np.ndarray:
 
 
 def answer_confidence(
-    ranker: Ranker, cands: Sequence[Candidate], scores: np.ndarray, features: np.ndarray
-) -> float:
+    ranker: Ranker, info: QuestionInfo, lexical: Lexical, cands: Sequence[Candidate],
+    scores: np.ndarray, features: np.ndarray,
+) -> float:  # fmt: skip
     """The ranker's calibrated confidence, copies of the best sentence set aside."""
     keep = distinct(cands, scores)
-    return ranker.confidence(scores[keep], features[keep])
+    top = cands[int(np.argmax(scores))]
+    return ranker.confidence(scores[keep], features[keep], presence(info, top, lexical))
 
 
 def pick(scores: np.ndarray, cands: Sequence[Candidate], margin: float) -> tuple[int, int | None]:
@@ -282,14 +289,16 @@ def second_report(
 
 def second_source(
     info: QuestionInfo, cands: Sequence[Candidate], scores: np.ndarray, features: np.ndarray,
-    best: Candidate, ranker: Ranker,
+    best: Candidate, ranker: Ranker, lexical: Lexical,
 ) -> float | None:  # fmt: skip
     """The confidence the corpus would answer with, without the quoted document and its
     copies, when that answer agrees with the quote (see :func:`second_report`)."""
     rest = second_report(info, cands, scores, best)
     if rest is None:
         return None
-    return answer_confidence(ranker, [cands[i] for i in rest], scores[rest], features[rest])
+    return answer_confidence(
+        ranker, info, lexical, [cands[i] for i in rest], scores[rest], features[rest]
+    )
 
 
 def agreed(confidence: float, second: float | None, threshold: float) -> float:
@@ -389,7 +398,7 @@ def answer(
     ``prefer`` and ``prefer_weight`` favour some chunks, as a conversation does its
     stories (see :meth:`Retriever.search`). ``explain`` keeps the :class:`Trace`."""
     terms = retriever.lexical.terms
-    if not set(terms(question)) - set(terms(_WH_WORDS)):
+    if not set(terms(question)) - set(terms(QUESTION_WORDS)):
         raise BadQuestionError(
             "Please say who or what you are asking about: that question names nothing to look up."
         )
@@ -402,7 +411,7 @@ def answer(
     if cands:
         features = featurize(g.info, g.qvec, retriever.lexical, cands)
         scores = ranker.scores(features)
-        confidence = answer_confidence(ranker, cands, scores, features)
+        confidence = answer_confidence(ranker, g.info, retriever.lexical, cands, scores, features)
     else:
         features, scores, confidence = np.zeros((0, 0)), np.zeros(0), 0.0
     trace = (
@@ -414,7 +423,7 @@ def answer(
         best, partner = cands[story], None
     elif cands:
         best, partner = chosen(g.info, cands, scores, ranker.neighbour_margin, retriever.lexical)
-        second = second_source(g.info, cands, scores, features, best, ranker)
+        second = second_source(g.info, cands, scores, features, best, ranker, retriever.lexical)
         confidence = agreed(confidence, second, threshold)
     if story is None and (not cands or confidence < threshold):
         return Answer(question, None, _sources(hits, 3), confidence, True, passages, trace=trace)

@@ -142,6 +142,42 @@ def freshness(asked: date | None, newest: int | None) -> float:
     return math.exp(-max(stale - STALE_DAYS, 0.0) / STALE_DAYS)
 
 
+#: The question words, terms like any other to the lexical index (not stop words there).
+QUESTION_WORDS = "who whom whose what which when where why how many much"
+
+#: What :func:`presence` says of a candidate, in order: calibration inputs of the
+#: confidence (`ranker.calibration_inputs`), not ranker features: they say whether the
+#: best sentence answers at all, not which sentence is best.
+PRESENCE = ("head_missing", "rarest_missing")
+
+
+def presence(info: QuestionInfo, cand: Candidate, lexical: Lexical) -> np.ndarray:
+    """Whether the sentence with its neighbours lacks what the question names, in the
+    order of :data:`PRESENCE`, each 1.0 or 0.0:
+
+    - ``head_missing``: the noun a "what X" or "which X" question asks about (not a
+      quantity) is not there. An answer often names the thing without the word ("Which
+      company filed for bankruptcy?" against "Peabody Energy files for bankruptcy"), so
+      this input mostly corrects the term overlap of such answers;
+    - ``rarest_missing``: the question's rarest term (highest idf; question words aside,
+      which a small corpus may never use) is not there: the
+      sentence is on the story, not on the detail asked ("Who resigned as Ukraine's prime
+      minister?" against a Kyrgyz prime minister's resignation).
+    """
+    window = cand.window
+    head = WH_HEAD.search(info.text)
+    head_gone = (
+        head is not None
+        and info.wh != "how_many"
+        and stem(head.group(1).lower()) not in _content_stems(window)
+    )
+    asking = set(lexical.terms(QUESTION_WORDS))
+    terms = [t for t in dict.fromkeys(lexical.terms(info.text)) if t not in asking]
+    rarest = max(terms, key=lexical.idf) if terms else None  # the first of equals
+    rarest_gone = rarest is not None and rarest not in set(lexical.terms(window))
+    return np.array([float(head_gone), float(rarest_gone)])
+
+
 def featurize(
     info: QuestionInfo,
     qvec: np.ndarray,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.answer.features import FEATURES
+from retrieval.answer.features import FEATURES, PRESENCE
 from retrieval.errors import ConfigError
 
 _CALIBRATION_FEATURES = [
@@ -28,24 +28,26 @@ _C_COS = FEATURES.index("c_cos")
 #: ranker file records them, and loading refuses a file fitted on others.
 CALIBRATION_INPUTS = (
     "top", "margin", "s_cos", "overlap", "c_cos", "chunk_overlap", "coverage",
-    "ctx_overlap", "top_share", "best_passage_cos",
+    "ctx_overlap", "top_share", "best_passage_cos", *PRESENCE,
 )  # fmt: skip
 
 
-def calibration_inputs(scores: np.ndarray, features: np.ndarray) -> np.ndarray:
+def calibration_inputs(scores: np.ndarray, features: np.ndarray, missing: np.ndarray) -> np.ndarray:
     """The inputs of the confidence, in the order of :data:`CALIBRATION_INPUTS`: the top
     score and its margin over the next, the top sentence's match features (similarity,
     term overlap of the sentence, its neighbours and its passage), the top sentence's
     share of the softmax over all candidates, and the best passage similarity of any
-    candidate. All are on scales that do not depend on the corpus: cosines, shares of
-    the question's terms, and score differences within one question."""
+    candidate, and ``missing``: what the top sentence and its neighbours lack of what
+    the question names (`features.presence` of the top candidate). All are on scales that
+    do not depend on the corpus: cosines, shares of the question's terms, score
+    differences within one question, and yes/no checks."""
     order = np.argsort(-scores)
     top = float(scores[order[0]])
     margin = top - float(scores[order[1]]) if len(scores) > 1 else 5.0
     share = 1.0 / float(np.exp(scores - top).sum())
     return np.array([
         top, min(margin, 5.0), *features[order[0], _CALIBRATION_FEATURES], share,
-        float(features[:, _C_COS].max()),
+        float(features[:, _C_COS].max()), *missing,
     ])  # fmt: skip
 
 
@@ -101,7 +103,7 @@ class Ranker:
             b2=np.concatenate([r.b2 for r in rankers]),
         )
 
-    def confidence(self, scores: np.ndarray, features: np.ndarray) -> float:
+    def confidence(self, scores: np.ndarray, features: np.ndarray, missing: np.ndarray) -> float:
         """Calibrated probability that the corpus answers the question (the answer is then
         the top-scored sentence).
 
@@ -111,11 +113,12 @@ class Ranker:
         similarity, term overlap and passage similarity. It is fitted on questions asked of
         a corpus that holds their answer and of corpora that do not (another corpus, or
         the same one with every passage holding the answer taken out), so questions whose
-        answer the corpus lacks fall below the threshold.
+        answer the corpus lacks fall below the threshold. ``missing`` is
+        `features.presence` of the top-scored candidate.
         """
         if len(scores) == 0:
             return 0.0
-        z = float(np.dot(self.calibration[:-1], calibration_inputs(scores, features)))
+        z = float(np.dot(self.calibration[:-1], calibration_inputs(scores, features, missing)))
         return float(1.0 / (1.0 + math.exp(-(z + self.calibration[-1]))))
 
     def save(self, path: Path, extra: dict[str, object] | None = None) -> None:

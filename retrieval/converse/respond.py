@@ -23,7 +23,7 @@ from datetime import datetime
 import numpy as np
 
 from retrieval.answer.engine import Answer, Source, check_question, gather, pick, quote
-from retrieval.answer.features import featurize
+from retrieval.answer.features import featurize, presence
 from retrieval.answer.qa import QA
 from retrieval.answer.question import Period, analyse
 from retrieval.converse import resolve
@@ -344,6 +344,7 @@ def _from_story(
     h = best.hit
     return Answer(
         question=question, text=text, sources=(Source(h.doc_id, h.title, h.date, h.url),),
-        confidence=qa.ranker.confidence(scores, x), abstained=False, date=h.date,
+        confidence=qa.ranker.confidence(scores, x, presence(g.info, best, retriever.lexical)),
+        abstained=False, date=h.date,
         answer_type="more",
     )  # fmt: skip
