@@ -283,3 +283,37 @@ def test_a_wire_service_in_a_dateline_is_not_the_person_asked_for() -> None:
     info = analyse("Who is the president in Ecuador?", None)
     for found in (typed_span(info, sentence), answer_span(info, sentence)):
         assert found is not None and sentence[slice(*found)] == "Rafael Correa"
+
+
+def _rows_by_text(question: str, sentence: str) -> dict[str, np.ndarray]:
+    found = phrases.phrases(question, sentence)
+    return {sentence[slice(*found.span(k))]: found.rows[k] for k in range(len(found.starts))}
+
+
+def test_a_name_may_hold_lower_case_particles_but_not_start_or_end_on_one() -> None:
+    """ "Hassan al-Turabi" and "Francisco de Orellana" are names as a whole; "Francisco de"
+    is not."""
+    sentence = "The regime of Hassan al-Turabi honoured the explorer Francisco de Orellana."
+    rows = _rows_by_text("Who led the regime?", sentence)
+    name = phrases.FEATURES.index("name_like")
+    assert rows["Hassan al-Turabi"][name] == 1
+    assert rows["Francisco de Orellana"][name] == 1
+    assert rows["Francisco de"][name] == 0
+    assert rows["honoured the explorer"][name] == 0
+
+
+def test_an_apposition_and_the_question_word_order_are_read() -> None:
+    """In "Tesla met Alfred S. Brown, a Western Union superintendent", asked "Who was Alfred
+    S. Brown?", the phrase after "Brown," is an apposition of the question's words, and
+    "Conservative Islam classifies Shia Muslims as what?" puts the answer after the
+    question's words (they all stand before "what")."""
+    sentence = "In 1886 Tesla met Alfred S. Brown, a Western Union superintendent, in New York."
+    rows = _rows_by_text("Who was Alfred S. Brown?", sentence)
+    appos = phrases.FEATURES.index("appos_before")
+    assert rows["a Western Union superintendent"][appos] == 1
+    assert rows["Tesla"][appos] == 0
+    sentence = "Some preachers classify Shia Muslims as infidels in their sermons."
+    rows = _rows_by_text("Conservative Islam classifies Shia Muslims as what?", sentence)
+    agree = phrases.FEATURES.index("order_agree")
+    assert rows["infidels"][agree] == 1
+    assert rows["Some preachers"][agree] == 0

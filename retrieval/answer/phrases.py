@@ -7,8 +7,11 @@ with one that needs a word after it ("the", "of", "his"). Its features (:data:`F
 say what kind of phrase it is (a name, a number, a date, a common noun phrase), how it
 sits against the words the sentence shares with the question (before or after them, how
 far; in its own clause; after or before a run of them; beside a rare one: a name, a
-number, a long word), what comes just before and after it (which function or cue word),
-and how much of it the question already says.
+number, a long word; on the side of them the question puts its wh-word), what comes just
+before and after it (which function or cue word), its role (an apposition of the
+question's words, alone in brackets, quotes or its clause, beside a verb, a whole name),
+how it fits the noun a "what/which X" asks about, and how much of it the question
+already says.
 `retrieval.answer.span` weighs them with one weight vector per answer type ("how many"
 favours numbers, "who" names), fitted by `bench/train_span.py`.
 
@@ -118,6 +121,11 @@ FEATURES = (
     *(f"after_{c}" for c in _AFTER),
     "clause_anchors", "clause_share", "clause_none", "left_run", "right_run",
     "left_run_share", "right_run_share", "rare_near", "rare_left3", "rare_right3",
+    "next_wh_head", "year_like", "head_year", "head_name", "head_number", "appos_before",
+    "appos_after", "in_brackets", "in_quotes", "whole_clause", "verb_anchor_before",
+    "verb_anchor_after", "prev_verb", "next_verb", "whole_name", "q_called", "position",
+    "order_agree", "aux_share_before", "noaux_share_before", "prev_anchor_qbefore",
+    "next_anchor_qafter", "prev_anchor_whnear", "next_anchor_whnear",
     *(f"prev={w}" for w in CUES),
     *(f"next={w}" for w in CUES),
 )  # fmt: skip
@@ -168,6 +176,32 @@ def stem(word: str) -> str:
     """A crude stem, enough to match "turns" with "turn" and "elected" with "election"."""
     bare = _SUFFIX.sub("", word)
     return (bare if len(bare) >= 3 else word)[:5]
+
+
+# Head nouns ("what company", "which river") whose answer is most often a name, and those
+# whose answer is a number.
+_NAME_HEADS = frozenset(
+    stem(w)
+    for w in _words(
+        "person man woman company team organization organisation city country state nation "
+        "group band school university college church king queen president leader party "
+        "newspaper station network river mountain town village county province region island "
+        "author writer player club agency army empire dynasty building street language"
+    )
+)
+_NUMBER_HEADS = frozenset(
+    stem(w)
+    for w in _words(
+        "number amount percentage percent year decade century age score price total size"
+    )
+)
+_YEAR = re.compile(r"1\d{3}|20\d\d")
+_CALLED_Q = re.compile(r"\b(?:called|named|known as|referred to|nickname|term)\b", re.I)
+_CALLED_PREV = _words("called named as termed dubbed")
+_PARTICLE = re.compile(
+    r"(?:al|el|bin|ibn|de|da|di|du|van|von|der|den|le|la|del|della|dos|das|y)(?:-[A-Z][\w'’-]*)?"
+)
+_WH_WORDS = _words("what which who whom whose when where why how")
 
 
 def _kind(t: Token, first: bool) -> int:
@@ -297,6 +331,19 @@ def phrases(
     # question asks about) or the words right after its wh-word.
     q_order = [stem(t.lower) for t in q_toks if t.lower not in FUNCTION and len(t.lower) > 2]
     q_pos = {w: k / max(1, len(q_order) - 1) for k, w in enumerate(q_order)}
+    # Which side of the wh-word each question word stands on, and how far from it; and
+    # whether an auxiliary follows the wh-word ("What did X invent?": the answer is an
+    # object, after the question's words in a statement) or not ("Who invented X?").
+    wh_at = next((k for k, t in enumerate(q_toks) if t.lower in _WH_WORDS), len(q_toks))
+    q_side: dict[str, int] = {}
+    for k, t in enumerate(q_toks):
+        if t.lower not in FUNCTION and len(t.lower) > 2:
+            q_side.setdefault(stem(t.lower), k - wh_at)
+    after_wh = [t.lower for t in q_toks[wh_at + 1 : wh_at + 3]]
+    wh_aux = bool(after_wh) and (
+        after_wh[0] in AUXILIARIES
+        or (len(after_wh) > 1 and after_wh[0] not in FUNCTION and after_wh[1] in AUXILIARIES)
+    )
     head_match = WH_HEAD.search(question)
     head = stem(head_match.group(1).lower()) if head_match else None
 
@@ -326,8 +373,18 @@ def phrases(
     rows[m, _AT["first_digit"] + kinds[starts]] = 1
     rows[m, _AT["last_digit"] + kinds[ends - 1]] = 1
     n_func = count(kinds == 2)
-    not_name = count(~np.isin(kinds, (0, 2, 3, 4)))
-    rows[:, _AT["name_like"]] = (not_name == 0) & (kinds[starts] != 2) & (kinds[ends - 1] != 2)
+    # A name may hold lower-case particles ("Francisco de Orellana", "Hassan al-Turabi")
+    # but neither start nor end on a bare one.
+    particle = np.array([bool(_PARTICLE.fullmatch(t.text)) for t in toks])
+    bare = particle & np.array(["-" not in t.text for t in toks])
+    not_name = count(~np.isin(kinds, (0, 2, 3, 4)) & ~particle)
+    rows[:, _AT["name_like"]] = (
+        (not_name == 0)
+        & (kinds[starts] != 2)
+        & (kinds[ends - 1] != 2)
+        & ~bare[starts]
+        & ~bare[ends - 1]
+    )
     rows[:, _AT["func_share"]] = n_func / lengths
     rows[:, _AT["starts_det"]] = [toks[i].lower in DETERMINERS for i in s_list]
     rows[:, _AT["has_of"]] = count([t.lower == "of" for t in toks]) > 0
@@ -354,11 +411,17 @@ def phrases(
     rows[:, _AT["last_ing_ed"]] = [w.endswith(("ing", "ed")) for w in last]
     rows[:, _AT["last_ly"]] = [w.endswith("ly") for w in last]
     rows[:, _AT["last_s"]] = [w.endswith("s") and not w.endswith("ss") for w in last]
+    year_like = count([bool(_YEAR.fullmatch(t.text)) for t in toks]) > 0
+    rows[:, _AT["year_like"]] = year_like
     if head is not None:
         is_head = np.array([stem(t.lower) == head for t in toks])
         rows[:, _AT["has_wh_head"]] = count(is_head) > 0
         rows[:, _AT["last_wh_head"]] = is_head[ends - 1]
         rows[:, _AT["prev_wh_head"]] = [i > 0 and bool(is_head[i - 1]) for i in s_list]
+        rows[:, _AT["next_wh_head"]] = np.append(is_head, False)[ends]
+        rows[:, _AT["head_year"]] = year_like & (head == "year")
+        rows[:, _AT["head_name"]] = rows[:, _AT["name_like"]] * (head in _NAME_HEADS)
+        rows[:, _AT["head_number"]] = (count(kinds <= 1) > 0) & (head in _NUMBER_HEADS)
     # The question's own words: an answer is what the question does not say yet.
     n_q = count(in_q)
     content = lengths - n_func
@@ -407,6 +470,22 @@ def phrases(
         n_before = (before > 0).sum(1)
         n_out = outside.sum(1)
         rows[:, _AT["share_before"]] = n_before / np.maximum(n_out, 1)
+        rows[:, _AT["aux_share_before"]] = wh_aux * rows[:, _AT["share_before"]]
+        rows[:, _AT["noaux_share_before"]] = (not wh_aux) * rows[:, _AT["share_before"]]
+        side = np.array([q_side.get(stem(t.lower), 0) for t in toks])
+        side_at = side[where][None, :]
+        agree = ((before > 0) & (side_at < 0)) | ((after > 0) & (side_at > 0))
+        rows[:, _AT["order_agree"]] = agree.sum(1) / np.maximum(n_out, 1)
+        side_before = np.where(close_before, side[at_before], 0)
+        side_after = np.where(close_after, side[np.minimum(at_after, n - 1)], 0)
+        rows[:, _AT["prev_anchor_qbefore"]] = side_before < 0
+        rows[:, _AT["next_anchor_qafter"]] = side_after > 0
+        rows[:, _AT["prev_anchor_whnear"]] = np.where(
+            side_before != 0, 1 / np.maximum(1, np.abs(side_before)), 0
+        )
+        rows[:, _AT["next_anchor_whnear"]] = np.where(
+            side_after != 0, 1 / np.maximum(1, np.abs(side_after)), 0
+        )
         closeness = np.where(outside, np.maximum(0, 1 - dist / 10), 0).sum(1)
         rows[:, _AT["proximity"]] = closeness / len(where)
         # The question's words in the phrase's own clause (between commas): the answer
@@ -440,6 +519,38 @@ def phrases(
         rows[:, _AT["clause_anchors"]] = np.minimum(3, in_clause) / 3
         rows[:, _AT["clause_share"]] = in_clause / len(where)
         rows[:, _AT["clause_none"]] = in_clause == 0
+    # The phrase's role: an apposition beside the question's words ("Alfred S. Brown, a
+    # Western Union superintendent"), a bracket or quote of its own, the object or subject
+    # of a verb, a verb of the question's close by, a name as a whole.
+    anchor_x = np.append(anchor, [False, False])
+    after_det = np.array([t.lower in DETERMINERS for t in toks] + [False])
+    comma_before = np.array(["," in g for g in gaps])
+    rows[:, _AT["appos_before"]] = (
+        (starts > 0)
+        & comma_before[starts]
+        & (anchor_x[starts - 1] | ((starts > 1) & anchor_x[np.maximum(starts - 2, 0)]))
+    )
+    rows[:, _AT["appos_after"]] = comma_before[ends] & (
+        anchor_x[ends] | (after_det[ends] & anchor_x[ends + 1])
+    )
+    rows[:, _AT["in_brackets"]] = [
+        "(" in gaps[i] and ")" in gaps[j] for i, j in zip(s_list, e_list, strict=True)
+    ]
+    quote = np.array([any(q in g for q in '"“”') for g in gaps])
+    rows[:, _AT["in_quotes"]] = quote[starts] & quote[ends]
+    verb_x = np.append(verb, False)
+    rows[:, _AT["prev_verb"]] = (starts > 0) & verb_x[starts - 1]
+    rows[:, _AT["next_verb"]] = verb_x[ends]
+    c_va = running(anchor & verb)
+    rows[:, _AT["verb_anchor_before"]] = c_va[starts] - c_va[np.maximum(starts - 3, 0)] > 0
+    rows[:, _AT["verb_anchor_after"]] = c_va[np.minimum(ends + 3, n)] - c_va[ends] > 0
+    cap_x = np.append(np.isin(kinds, (3, 4)), False)
+    rows[:, _AT["whole_name"]] = (
+        rows[:, _AT["name_like"]].astype(bool) & ~((starts > 0) & cap_x[starts - 1]) & ~cap_x[ends]
+    )
+    if _CALLED_Q.search(question):
+        rows[:, _AT["q_called"]] = [i > 0 and toks[i - 1].lower in _CALLED_PREV for i in s_list]
+    rows[:, _AT["position"]] = starts / max(1, n - 1)
     # What comes just before and just after.
     in_q_arr = np.array([*in_q, False])
     rows[:, _AT["prev_in_q"]] = (starts > 0) & in_q_arr[starts - 1]
@@ -453,4 +564,5 @@ def phrases(
     rows[m[has_next], _AT[f"next={CUES[0]}"] + cue[ends][has_next]] = 1
     rows[m, _AT["before_start"] + before_code[starts]] = 1
     rows[m, _AT["after_end"] + after_code[ends]] = 1
+    rows[:, _AT["whole_clause"]] = (before_code[starts] <= 1) & (after_code[ends] <= 2)
     return Phrases(toks, starts, ends, rows)
