@@ -182,6 +182,32 @@ def test_span_weights_from_other_features_are_refused(tmp_path: Path) -> None:
         SpanScorer.load(path)
 
 
+def test_span_weights_with_and_without_a_hidden_layer_load_and_score(tmp_path: Path) -> None:
+    """The shipped scorer's hidden layer survives saving and loading (same scores); a file
+    of the older, linear format still loads and scores rows @ weights; a hidden layer of
+    the wrong shape is refused."""
+    shipped = shipped_scorer()
+    assert shipped.hidden is not None
+    found = phrases.phrases("Who is Moscow's envoy to NATO?", ENVOY, None, shipped.verbs)
+    path = tmp_path / "span.json"
+    shipped.save(path, {})
+    again = SpanScorer.load(path)
+    assert np.allclose(again.score(found.rows, "who"), shipped.score(found.rows, "who"), atol=1e-3)
+    data = json.loads(path.read_text())
+    del data["hidden"]
+    path.write_text(json.dumps(data))
+    linear = SpanScorer.load(path)
+    assert linear.hidden is None
+    expected = found.rows @ linear.weights["who"]
+    assert np.allclose(linear.score(found.rows, "who"), expected)
+    # the hidden layer is read and used: without it the scores differ
+    assert not np.allclose(expected, shipped.score(found.rows, "who"), atol=1e-3)
+    data["hidden"] = {"w": [[0.0]], "bias": {g: [0.0] for g in phrases.WH_GROUPS}, "out": [0.0]}
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="wrong shape"):
+        SpanScorer.load(path)
+
+
 MASTERS = (
     "In golf, Danny Willett of England wins the 2016 Masters Tournament at Augusta.",
     "Golf, what a game, as my colleague Charlie Eccleshare just opined.",

@@ -2,9 +2,9 @@
 
 Two pickers. :func:`answer_span` (the bold span) scores every candidate phrase of the
 sentence (`retrieval.answer.phrases`: runs of up to six words that do not start or end on
-a function word) with a linear scorer fitted on the benchmarks' dev questions
-(`bench/train_span.py`, weights in ``span.json``), so that "What did the authority
-approve?" marks "a floating solar farm" as readily as "Who ...?" marks a name.
+a function word) with a scorer (linear, plus a small hidden layer) fitted on the
+benchmarks' dev questions (`bench/train_span.py`, weights in ``span.json``), so that "What
+did the authority approve?" marks "a floating solar farm" as readily as "Who ...?" marks a name.
 
 :func:`typed_span` only proposes phrases of the kind the question asks for (a name for
 "who", a number for "how many", a date for "when", a place for "where", a name for
@@ -207,13 +207,39 @@ def typed_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
 
 
 @dataclass(frozen=True)
+class Hidden:
+    """A hidden layer added to the linear score: ``tanh(rows @ w + bias[type]) @ out``,
+    so that features can weigh each other (a name counts for more beside a rare word of
+    the question than at the end of the sentence)."""
+
+    w: np.ndarray  # features x units (float32, as bias and out)
+    bias: dict[str, np.ndarray]  # answer type -> units
+    out: np.ndarray  # units
+
+
+@dataclass(frozen=True)
 class SpanScorer:
-    """A linear score of candidate phrases (rows of `phrases.FEATURES`), one weight vector
-    per answer type, fitted by `bench/train_span.py` so that, of a sentence's candidates,
-    one that holds the answer scores highest."""
+    """A score of candidate phrases (rows of `phrases.FEATURES`): one linear weight vector
+    per answer type, plus an optional hidden layer, fitted by `bench/train_span.py` so
+    that, of a sentence's candidates, one that holds the answer scores highest. A weights
+    file without a hidden layer (the older format) scores linearly."""
 
     weights: dict[str, np.ndarray]  # answer type (phrases.WH_GROUPS) -> weights
     verbs: frozenset[str]  # words taken for verbs (see phrases.is_verb)
+    hidden: Hidden | None = None
+
+    def score(self, rows: np.ndarray, group: str) -> np.ndarray:
+        """The score of each row (candidate) for a question of answer type ``group``."""
+        z = rows @ self.weights[group]
+        if self.hidden is not None:
+            # Only the sentence's non-zero columns, in float32, with einsum's own loop: a
+            # threaded BLAS product of this small size waits for its threads to wake and
+            # tripled the time of a span on this shared machine.
+            h = self.hidden
+            used = np.flatnonzero(rows.any(axis=0))
+            product = np.einsum("ij,jk->ik", rows[:, used].astype(np.float32), h.w[used])
+            z = z + np.tanh(product + h.bias[group]) @ h.out
+        return z
 
     @classmethod
     def load(cls, path: Path) -> SpanScorer:
@@ -222,22 +248,48 @@ class SpanScorer:
             names, max_words = data["features"], int(data["max_words"])
             weights = {g: np.array(data["weights"][g], dtype=float) for g in phrases.WH_GROUPS}
             verbs = frozenset(str(w) for w in data["verbs"])
+            layer = data.get("hidden")
+            hidden = None
+            if layer is not None:
+                hidden = Hidden(
+                    np.array(layer["w"], dtype=np.float32),
+                    {g: np.array(layer["bias"][g], dtype=np.float32) for g in phrases.WH_GROUPS},
+                    np.array(layer["out"], dtype=np.float32),
+                )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"cannot read span weights {path}: {exc}") from exc
         if names != list(phrases.FEATURES) or max_words != phrases.MAX_WORDS:
             raise ConfigError(f"{path} was fitted on other features; run bench/train_span.py")
         if any(w.shape != (len(names),) for w in weights.values()):
             raise ConfigError(f"{path} has weights of the wrong length")
-        return cls(weights, verbs)
+        if hidden is not None:
+            units = hidden.out.shape
+            if (
+                hidden.w.shape != (len(names), *units)
+                or len(units) != 1
+                or any(b.shape != units for b in hidden.bias.values())
+            ):
+                raise ConfigError(f"{path} has a hidden layer of the wrong shape")
+        return cls(weights, verbs, hidden)
 
     def save(self, path: Path, note: dict[str, object]) -> None:
-        data = {
+        def rounded(a: np.ndarray) -> object:
+            return np.round(a.astype(float), 5).tolist()
+
+        data: dict[str, object] = {
             **note,
             "features": list(phrases.FEATURES),
             "max_words": phrases.MAX_WORDS,
-            "weights": {g: [round(float(v), 4) for v in w] for g, w in self.weights.items()},
+            "weights": {g: rounded(w) for g, w in self.weights.items()},
             "verbs": sorted(self.verbs),
         }
+        if self.hidden is not None:
+            h = self.hidden
+            data["hidden"] = {
+                "w": rounded(h.w),
+                "bias": {g: rounded(b) for g, b in h.bias.items()},
+                "out": rounded(h.out),
+            }
         path.write_text(json.dumps(data) + "\n")
 
 
@@ -266,12 +318,12 @@ def answer_span(
     group = phrases.wh_group(info.wh, info.text)
     typed = typed_span(info, sentence)
     found = phrases.phrases(info.text, sentence, typed, scorer.verbs)
-    scores = found.rows @ scorer.weights[group]
+    scores = scorer.score(found.rows, group)
     scores[found.rows[:, ALL_Q] > 0] = -np.inf
     if group in NAMES_ONLY and typed is not None:
         # "Who", where the sentence has a name of the asked kind: the scorer picks among
-        # the sentence's names, the typed pick where it finds none.
-        scores[found.rows[:, NAME_LIKE] == 0] = -np.inf
+        # the sentence's names (a comma inside makes two), the typed pick where it finds none.
+        scores[(found.rows[:, NAME_LIKE] == 0) | (found.rows[:, HAS_COMMA] > 0)] = -np.inf
         for k in np.flatnonzero(np.isfinite(scores)):
             if not could_be_person(sentence, *found.span(int(k))):
                 scores[k] = -np.inf
@@ -304,6 +356,7 @@ def _with_counted(info: QuestionInfo, sentence: str, end: int) -> int:
 
 ALL_Q = phrases.FEATURES.index("all_q")
 NAME_LIKE = phrases.FEATURES.index("name_like")
+HAS_COMMA = phrases.FEATURES.index("has_comma")  # no one name: "NATO, Alexander Grushko"
 # Answer types whose span is a name when the typed picker finds one: the scorer alone
 # lost names on the news sets (WCEP dev 67.6% of hits, typed pick first 73.0%); choosing
 # among names keeps them and gets the benchmarks' "who" right more often than the typed
