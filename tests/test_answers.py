@@ -58,6 +58,15 @@ def mixed(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignor
     return QA.open(settings, encoder=model)
 
 
+def _qa_of(root: Path, model, rows: list[dict]) -> QA:  # type: ignore[no-untyped-def,type-arg]
+    """A question-answerer over a corpus of the given JSONL records, built under ``root``."""
+    (root / "corpus").mkdir(parents=True)
+    (root / "corpus" / "news.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    settings = replace(Settings(), corpus_dir=root / "corpus", index_dir=root / "index")
+    build_index(settings, encoder=model)
+    return QA.open(settings, encoder=model)
+
+
 def test_who_chaired_quotes_stoltenberg_with_a_link(default_qa: QA) -> None:
     """The chair question quotes a corpus sentence naming Stoltenberg and links a source."""
     a = default_qa.answer("Who chaired the NATO-Russia Council talks?", asked_at=ASKED)
@@ -258,11 +267,7 @@ def toll(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignore
          "text": "The death toll from Saturday's blaze has risen to at least 31, with 4 missing. "
                  "Police in Oskarvik say fireworks stored at the temple caught fire."},
     ]  # fmt: skip
-    (root / "corpus").mkdir()
-    (root / "corpus" / "fire.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    settings = replace(Settings(), corpus_dir=root / "corpus", index_dir=root / "index")
-    build_index(settings, encoder=model)
-    return QA.open(settings, encoder=model)
+    return _qa_of(root, model, rows)
 
 
 def test_latest_toll_follows_the_asking_day(toll: QA) -> None:
@@ -387,11 +392,7 @@ def _stadium(root: Path, model, reports: list[str]) -> QA:  # type: ignore[no-un
          "url": f"https://news{n}.example/orlen", "text": text}
         for n, text in enumerate(reports)
     ]  # fmt: skip
-    (root / "corpus").mkdir(parents=True)
-    (root / "corpus" / "stadium.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    settings = replace(Settings(), corpus_dir=root / "corpus", index_dir=root / "index")
-    build_index(settings, encoder=model)
-    return QA.open(settings, encoder=model)
+    return _qa_of(root, model, rows)
 
 
 def _second(qa: QA, question: str) -> float | None:
@@ -463,11 +464,7 @@ def test_a_count_beside_the_best_sentence_of_the_same_day(
     )
     row = {"id": "quake-1", "title": "Velmar earthquake", "date": "2023-06-10",
            "url": "https://news.example/quake-1", "text": text}  # fmt: skip
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "quake.jsonl").write_text(json.dumps(row) + "\n")
-    settings = replace(Settings(), corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
-    build_index(settings, encoder=model)
-    qa = QA.open(settings, encoder=model)
+    qa = _qa_of(tmp_path, model, [row])
     asked = datetime(2023, 6, 12, tzinfo=UTC)
     for question, wanted in (
         ("How many people died in the Velmar earthquake?", "killing at least 32"),
@@ -534,11 +531,7 @@ def crash(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignor
          "text": "The Harwick council approved a budget of 12 million euros for new roads and "
                  "a school. The mayor said the vote was close."},
     ]  # fmt: skip
-    (root / "corpus").mkdir()
-    (root / "corpus" / "news.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    settings = replace(Settings(), corpus_dir=root / "corpus", index_dir=root / "index")
-    build_index(settings, encoder=model)
-    return QA.open(settings, encoder=model)
+    return _qa_of(root, model, rows)
 
 
 def _top_presence(qa: QA, question: str, docs: list[str] | None) -> tuple[str, list[float]]:
