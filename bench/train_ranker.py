@@ -35,15 +35,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from retrieval.answer.engine import agreed, chosen, distinct, gather, quote, second_report
+from retrieval.answer.engine import (
+    agreed,
+    chosen,
+    confidence_inputs,
+    gather,
+    quote,
+    second_report,
+)
 from retrieval.answer.evaluate import AnswerFree, hit, read_questions
-from retrieval.answer.features import FEATURES, Candidate, featurize, presence
+from retrieval.answer.features import FEATURES, Candidate, featurize
 from retrieval.answer.qa import QA
 from retrieval.answer.ranker import (
     CALIBRATION_INPUTS,
     RANKER_PATH,
     Ranker,
-    calibration_inputs,
     check_features,
 )
 from retrieval.dates import asked_on, parse_day
@@ -251,11 +257,10 @@ def main() -> int:
         for i in np.flatnonzero(fold == k):
             if len(xs[i]):
                 cv_scores[i] = ranker.scores(xs[i])
-                g = rows[i][2]
-                keep = distinct(g.candidates, cv_scores[i])  # as answers weigh them
-                top = g.candidates[int(np.argmax(cv_scores[i]))]
-                present = presence(g.info, top, qa.retriever.lexical)
-                inputs[i] = calibration_inputs(cv_scores[i][keep], xs[i][keep], present)
+                g = rows[i][2]  # as answers weigh them
+                inputs[i] = confidence_inputs(
+                    g.info, qa.retriever.lexical, g.candidates, cv_scores[i], xs[i]
+                )
                 hits[i] = ys[i][int(np.argmax(cv_scores[i]))]
             else:
                 inputs[i] = (-10.0, *[0.0] * (len(CALIBRATION_INPUTS) - 1))
@@ -287,12 +292,12 @@ def main() -> int:
         best, _ = chosen(g.info, g.candidates, cv_scores[i], neighbour, qa.retriever.lexical)
         rest = second_report(g.info, g.candidates, cv_scores[i], best)
         if rest is not None:
-            keep = rest[distinct([g.candidates[j] for j in rest], cv_scores[i][rest])]
-            top = g.candidates[int(rest[np.argmax(cv_scores[i][rest])])]
-            present = presence(g.info, top, qa.retriever.lexical)
+            others = [g.candidates[j] for j in rest]
             second = apply_calibration(
                 fold_calib[fold[i]],
-                calibration_inputs(cv_scores[i][keep], xs[i][keep], present),
+                confidence_inputs(
+                    g.info, qa.retriever.lexical, others, cv_scores[i][rest], xs[i][rest]
+                ),
             )
             agreeing += second >= threshold
             conf[i] = agreed(float(conf[i]), float(second), threshold)

@@ -37,17 +37,11 @@ from retrieval.answer.evaluate import hit, normalise, read_questions
 from retrieval.answer.question import analyse
 from retrieval.answer.span import (
     ALL_Q,
-    HAS_COMMA,
-    NAME_LIKE,
-    NAMES_ONLY,
     SPAN_PATH,
-    TYPED_END,
-    TYPED_FROM,
-    TYPED_WITHIN,
+    TYPED_FALLBACK,
     Hidden,
     SpanScorer,
-    after_titles,
-    could_be_person,
+    choose,
     span_phrases,
     typed_span,
 )
@@ -226,23 +220,11 @@ def chosen_spans(
     out: list[tuple[int, int] | None] = []
     for ex in exs:
         z = scorer.score(ex.rows, ex.group)
-        if typed_first and ex.group in NAMES_ONLY and ex.typed is not None:
-            z[(ex.rows[:, NAME_LIKE] == 0) | (ex.rows[:, HAS_COMMA] > 0)] = -np.inf
-            for k in np.flatnonzero(np.isfinite(z)):
-                if not could_be_person(ex.sentence, *ex.spans[k]):
-                    z[k] = -np.inf
-            if not len(z) or not np.isfinite(z.max()):
-                out.append(ex.typed)
-                continue
-            start, end = ex.spans[int(np.argmax(z))]
-            out.append((after_titles(ex.sentence, start, end), end))
+        if not typed_first:
+            out.append(ex.spans[int(np.argmax(z))] if len(z) else None)
             continue
-        if typed_first and ex.group in TYPED_WITHIN and ex.typed is not None:
-            z[ex.rows[:, TYPED_FROM:TYPED_END].sum(axis=1) == 0] = -np.inf
-            if not len(z) or not np.isfinite(z.max()):
-                out.append(ex.typed)
-                continue
-        out.append(ex.spans[int(np.argmax(z))] if len(z) else None)
+        picked = choose(ex.group, ex.sentence, ex.rows, ex.spans, z, ex.typed)
+        out.append(picked if picked is not None or ex.group not in TYPED_FALLBACK else ex.typed)
     return out
 
 

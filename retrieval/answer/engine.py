@@ -18,7 +18,7 @@ from retrieval.answer.features import (
     presence,
 )
 from retrieval.answer.question import QuestionInfo, analyse
-from retrieval.answer.ranker import Ranker
+from retrieval.answer.ranker import Ranker, calibration_inputs
 from retrieval.answer.running import first_report, newest_report, newest_story, summary_subject
 from retrieval.answer.span import answer_span, typed_span
 from retrieval.errors import BadQuestionError
@@ -148,14 +148,23 @@ def distinct(cands: Sequence[Candidate], scores: np.ndarray) -> np.ndarray:
     ])  # fmt: skip
 
 
+def confidence_inputs(
+    info: QuestionInfo, lexical: Lexical, cands: Sequence[Candidate], scores: np.ndarray,
+    features: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """The calibration inputs of an answer (`ranker.calibration_inputs`), copies of the best
+    sentence set aside, what the top-scored sentence lacks of the question included."""
+    keep = distinct(cands, scores)
+    top = cands[int(np.argmax(scores))]
+    return calibration_inputs(scores[keep], features[keep], presence(info, top, lexical))
+
+
 def answer_confidence(
     ranker: Ranker, info: QuestionInfo, lexical: Lexical, cands: Sequence[Candidate],
     scores: np.ndarray, features: np.ndarray,
 ) -> float:  # fmt: skip
-    """The ranker's calibrated confidence, copies of the best sentence set aside."""
-    keep = distinct(cands, scores)
-    top = cands[int(np.argmax(scores))]
-    return ranker.confidence(scores[keep], features[keep], presence(info, top, lexical))
+    """The ranker's calibrated confidence (:func:`confidence_inputs`)."""
+    return ranker.calibrated(confidence_inputs(info, lexical, cands, scores, features))
 
 
 def pick(scores: np.ndarray, cands: Sequence[Candidate], margin: float) -> tuple[int, int | None]:

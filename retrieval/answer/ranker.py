@@ -118,7 +118,11 @@ class Ranker:
         """
         if len(scores) == 0:
             return 0.0
-        z = float(np.dot(self.calibration[:-1], calibration_inputs(scores, features, missing)))
+        return self.calibrated(calibration_inputs(scores, features, missing))
+
+    def calibrated(self, inputs: np.ndarray) -> float:
+        """The confidence for calibration ``inputs`` (:func:`calibration_inputs`)."""
+        z = float(np.dot(self.calibration[:-1], inputs))
         return float(1.0 / (1.0 + math.exp(-(z + self.calibration[-1]))))
 
     def save(self, path: Path, extra: dict[str, object] | None = None) -> None:

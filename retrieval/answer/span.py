@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -320,27 +321,38 @@ def answer_span(
     found = phrases.phrases(info.text, sentence, typed, scorer.verbs)
     scores = scorer.score(found.rows, group)
     scores[found.rows[:, ALL_Q] > 0] = -np.inf
+    spans = [found.span(k) for k in range(len(scores))]
+    picked = choose(group, sentence, found.rows, spans, scores, typed)
+    if picked is None:
+        return typed if group in TYPED_FALLBACK else None
+    if group == "how_many":
+        return picked[0], _with_counted(info, sentence, picked[1])
+    return picked
+
+
+def choose(
+    group: str, sentence: str, rows: np.ndarray, spans: Sequence[tuple[int, int]],
+    scores: np.ndarray, typed: tuple[int, int] | None,
+) -> tuple[int, int] | None:  # fmt: skip
+    """The candidate of ``spans`` (rows of `phrases.FEATURES`) the ``scores`` pick, as the
+    bold span is chosen (`bench/train_span.py` scores the same choice), or None when none
+    may be picked (the typed pick stands in for the types in TYPED_FALLBACK). For "who",
+    where the sentence has a name of the asked kind, the pick is among the sentence's
+    names (a comma inside makes two); for "how many", among phrases holding the number
+    the typed picker found."""
+    scores = scores.copy()
     if group in NAMES_ONLY and typed is not None:
-        # "Who", where the sentence has a name of the asked kind: the scorer picks among
-        # the sentence's names (a comma inside makes two), the typed pick where it finds none.
-        scores[(found.rows[:, NAME_LIKE] == 0) | (found.rows[:, HAS_COMMA] > 0)] = -np.inf
+        scores[(rows[:, NAME_LIKE] == 0) | (rows[:, HAS_COMMA] > 0)] = -np.inf
         for k in np.flatnonzero(np.isfinite(scores)):
-            if not could_be_person(sentence, *found.span(int(k))):
+            if not could_be_person(sentence, *spans[int(k)]):
                 scores[k] = -np.inf
-        if not len(scores) or not np.isfinite(scores.max()):
-            return typed
-        start, end = found.span(int(np.argmax(scores)))
-        return after_titles(sentence, start, end), end  # the name without its titles
-    if group in TYPED_WITHIN and typed is not None:
-        # "How many": the number the typed picker found, or a phrase around it.
-        scores[found.rows[:, TYPED_FROM:TYPED_END].sum(axis=1) == 0] = -np.inf
-        if not len(scores) or not np.isfinite(scores.max()):
-            return typed
+    elif group in TYPED_WITHIN and typed is not None:
+        scores[rows[:, TYPED_FROM:TYPED_END].sum(axis=1) == 0] = -np.inf
     if not len(scores) or not np.isfinite(scores.max()):
         return None
-    start, end = found.span(int(np.argmax(scores)))
-    if group == "how_many":
-        end = _with_counted(info, sentence, end)
+    start, end = spans[int(np.argmax(scores))]
+    if group in NAMES_ONLY and typed is not None:
+        return after_titles(sentence, start, end), end  # the name without its titles
     return start, end
 
 
@@ -367,3 +379,5 @@ NAMES_ONLY = frozenset({"who"})
 TYPED_WITHIN = frozenset({"how_many"})
 TYPED_FROM = phrases.FEATURES.index("typed_same")
 TYPED_END = phrases.FEATURES.index("typed_inside") + 1
+# Answer types whose span is the typed pick when the scorer may pick no phrase.
+TYPED_FALLBACK = NAMES_ONLY | TYPED_WITHIN

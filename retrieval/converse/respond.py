@@ -22,8 +22,16 @@ from datetime import datetime
 
 import numpy as np
 
-from retrieval.answer.engine import Answer, Source, check_question, gather, pick, quote
-from retrieval.answer.features import featurize, presence
+from retrieval.answer.engine import (
+    Answer,
+    Source,
+    answer_confidence,
+    check_question,
+    gather,
+    pick,
+    quote,
+)
+from retrieval.answer.features import featurize
 from retrieval.answer.qa import QA
 from retrieval.answer.question import Period, analyse
 from retrieval.converse import resolve
@@ -344,7 +352,7 @@ def _from_story(
     h = best.hit
     return Answer(
         question=question, text=text, sources=(Source(h.doc_id, h.title, h.date, h.url),),
-        confidence=qa.ranker.confidence(scores, x, presence(g.info, best, retriever.lexical)),
+        confidence=answer_confidence(qa.ranker, g.info, retriever.lexical, fresh, scores, x),
         abstained=False, date=h.date,
         answer_type="more",
     )  # fmt: skip
