@@ -48,6 +48,7 @@ from retrieval.answer.evaluate import hit
 from retrieval.answer.qa import QA
 from retrieval.converse import Turn, respond
 from retrieval.converse.respond import PREFER_WEIGHT
+from retrieval.errors import BadQuestionError
 from retrieval.index.build import build_index
 from retrieval.settings import load_settings
 
@@ -143,6 +144,15 @@ def scored(answer: Answer | None, row: dict[str, object]) -> bool:
     return hit(text, [str(a) for a in row["answers"]])  # type: ignore[attr-defined]
 
 
+def ask_alone(qa: QA, question: str) -> Answer | None:
+    """The answer to ``question`` with no context; None for one that names nothing to look
+    up ("Who did it?"), which the bot answers with a request to say what is meant."""
+    try:
+        return qa.answer(question)
+    except BadQuestionError:
+        return None
+
+
 def pct(flags: Sequence[bool]) -> float:
     return 100.0 * sum(flags) / len(flags) if flags else float("nan")
 
@@ -203,7 +213,7 @@ def main() -> int:
         first_conv.append(scored(turn.answer, c.first))
         same_first += turn.answer is not None and turn.answer.text == alone.text
 
-    alone2 = {c.cid: scored(qa.answer(str(c.second["question"])), c.second) for c in convs}
+    alone2 = {c.cid: scored(ask_alone(qa, str(c.second["question"])), c.second) for c in convs}
     full2 = {c.cid: scored(qa.answer(str(c.second["original"])), c.second) for c in follow}
 
     # Latency: the same follow-up alone and in conversation, back to back.
@@ -212,7 +222,7 @@ def main() -> int:
     for c in convs:
         q = str(c.second["question"])
         s = time.perf_counter()
-        qa.answer(q)
+        ask_alone(qa, q)
         a_ms = (time.perf_counter() - s) * 1000
         s = time.perf_counter()
         turn = respond(qa, [firsts[c.cid]], q)

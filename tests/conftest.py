@@ -1,13 +1,17 @@
 """Shared fixtures: the real model (the default int8 ONNX encoder, and the torch one),
-loaded once, and an index of the default corpus."""
+loaded once, an index of the default corpus, and question-answerers over small corpora
+written in a test."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from retrieval.answer.qa import QA
 from retrieval.encoder.factory import load_encoder
 from retrieval.encoder.sbert import SbertEncoder
 from retrieval.index.build import build_index
@@ -51,3 +55,19 @@ def default_index(corpus_settings: Settings, model) -> Settings:  # type: ignore
     """Settings pointing at a freshly built index of the bundled corpus."""
     build_index(corpus_settings, encoder=model)
     return corpus_settings
+
+
+@pytest.fixture(scope="session")
+def qa_of(tmp_path_factory: pytest.TempPathFactory, model) -> Callable[[list[dict[str, str]]], QA]:  # type: ignore[no-untyped-def]
+    """Builds a question-answerer over a corpus of the given JSONL records."""
+
+    def build(rows: list[dict[str, str]]) -> QA:
+        root = tmp_path_factory.mktemp("corpus")
+        (root / "corpus").mkdir()
+        text = "\n".join(json.dumps(r) for r in rows) + "\n"
+        (root / "corpus" / "news.jsonl").write_text(text)
+        settings = replace(Settings(), corpus_dir=root / "corpus", index_dir=root / "index")
+        build_index(settings, encoder=model)
+        return QA.open(settings, encoder=model)
+
+    return build

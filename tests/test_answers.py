@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from retrieval.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 ASKED = datetime(2023, 10, 5, 12, tzinfo=UTC)
+QaOf = Callable[[list[dict[str, str]]], QA]  # the conftest fixture qa_of
 
 
 @pytest.fixture(scope="session")
@@ -54,15 +56,6 @@ def mixed(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignor
     ]  # fmt: skip
     (corpus / "wire.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     settings = replace(Settings(), corpus_dir=corpus, index_dir=root / "index")
-    build_index(settings, encoder=model)
-    return QA.open(settings, encoder=model)
-
-
-def _qa_of(root: Path, model, rows: list[dict]) -> QA:  # type: ignore[no-untyped-def,type-arg]
-    """A question-answerer over a corpus of the given JSONL records, built under ``root``."""
-    (root / "corpus").mkdir(parents=True)
-    (root / "corpus" / "news.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    settings = replace(Settings(), corpus_dir=root / "corpus", index_dir=root / "index")
     build_index(settings, encoder=model)
     return QA.open(settings, encoder=model)
 
@@ -251,9 +244,8 @@ def test_json_answer_carries_the_span(
 
 
 @pytest.fixture(scope="session")
-def toll(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignore[no-untyped-def]
+def toll(qa_of: QaOf) -> QA:
     """Three days of reports of one fire."""
-    root = tmp_path_factory.mktemp("toll")
     rows = [
         {"id": "fire-1", "title": "Fire at the Oskarvik temple", "date": "2023-06-10",
          "url": "https://news.example/fire-1",
@@ -267,7 +259,7 @@ def toll(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignore
          "text": "The death toll from Saturday's blaze has risen to at least 31, with 4 missing. "
                  "Police in Oskarvik say fireworks stored at the temple caught fire."},
     ]  # fmt: skip
-    return _qa_of(root, model, rows)
+    return qa_of(rows)
 
 
 def test_latest_toll_follows_the_asking_day(toll: QA) -> None:
@@ -385,14 +377,14 @@ def test_benchmarks_score_the_quote_replies_give(default_qa: QA, toll: QA) -> No
     assert compared >= 20
 
 
-def _stadium(root: Path, model, reports: list[str]) -> QA:  # type: ignore[no-untyped-def]
+def _stadium(qa_of: QaOf, reports: list[str]) -> QA:
     """A corpus of the given reports on who designed a stadium, one document each."""
     rows = [
         {"id": f"report-{n}", "title": f"The Orlen stadium ({n})", "date": "2023-05-02",
          "url": f"https://news{n}.example/orlen", "text": text}
         for n, text in enumerate(reports)
     ]  # fmt: skip
-    return _qa_of(root, model, rows)
+    return qa_of(rows)
 
 
 def _second(qa: QA, question: str) -> float | None:
@@ -405,20 +397,17 @@ def _second(qa: QA, question: str) -> float | None:
     )
 
 
-def test_an_agreeing_independent_source_raises_confidence(
-    tmp_path: Path,
-    model,  # type: ignore[no-untyped-def]
-) -> None:
+def test_an_agreeing_independent_source_raises_confidence(qa_of: QaOf) -> None:
     """A second document that reports the same name in its own words raises the answer's
     confidence; a copy of the same text or a report naming someone else does not count."""
     first = "The new Orlen stadium was designed by the architect Maren Solvik, the city said."
     agreeing = "Maren Solvik, whose firm won the 2019 competition, drew up Orlen's new arena."
     other = "The builder says the new Orlen stadium was designed by the architect Tomas Brede."
     question = "Who designed the new Orlen stadium?"
-    alone = _stadium(tmp_path / "alone", model, [first])
-    both = _stadium(tmp_path / "both", model, [first, agreeing])
-    copied = _stadium(tmp_path / "copied", model, [first, first])
-    rival = _stadium(tmp_path / "rival", model, [first, other])
+    alone = _stadium(qa_of, [first])
+    both = _stadium(qa_of, [first, agreeing])
+    copied = _stadium(qa_of, [first, first])
+    rival = _stadium(qa_of, [first, other])
     for qa in (alone, both, copied):
         assert qa.answer(question).text == first
     assert _second(alone, question) is None
@@ -449,10 +438,7 @@ def test_an_agreeing_independent_source_raises_confidence(
     assert b > alone.answer(question).confidence
 
 
-def test_a_count_beside_the_best_sentence_of_the_same_day(
-    tmp_path: Path,
-    model,  # type: ignore[no-untyped-def]
-) -> None:
+def test_a_count_beside_the_best_sentence_of_the_same_day(qa_of: QaOf) -> None:
     """When the sentence the ranker puts first does not count what a running-count
     question asks (people in shelters, for "how many died"), a sentence of the same day's
     report that does takes over; a question that asks for what the first one counts keeps
@@ -464,7 +450,7 @@ def test_a_count_beside_the_best_sentence_of_the_same_day(
     )
     row = {"id": "quake-1", "title": "Velmar earthquake", "date": "2023-06-10",
            "url": "https://news.example/quake-1", "text": text}  # fmt: skip
-    qa = _qa_of(tmp_path, model, [row])
+    qa = qa_of([row])
     asked = datetime(2023, 6, 12, tzinfo=UTC)
     for question, wanted in (
         ("How many people died in the Velmar earthquake?", "killing at least 32"),
@@ -516,10 +502,9 @@ _STORY_ONLY = ["crash", "ferry", "budget"]  # every document but the operator's
 
 
 @pytest.fixture(scope="module")
-def crash(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignore[no-untyped-def]
+def crash(qa_of: QaOf) -> QA:
     """A crash story, a later report naming the airline that operated the plane, and two
     unrelated stories."""
-    root = tmp_path_factory.mktemp("crash")
     rows = [
         {"id": "crash", "title": "Plane crash near Harwick", "date": "2023-09-12", "text": _CRASH},
         {"id": "operator", "title": "Nordvik Air grounds its fleet", "date": "2023-09-13",
@@ -531,7 +516,7 @@ def crash(tmp_path_factory: pytest.TempPathFactory, model) -> QA:  # type: ignor
          "text": "The Harwick council approved a budget of 12 million euros for new roads and "
                  "a school. The mayor said the vote was close."},
     ]  # fmt: skip
-    return _qa_of(root, model, rows)
+    return qa_of(rows)
 
 
 def _top_presence(qa: QA, question: str, docs: list[str] | None) -> tuple[str, list[float]]:

@@ -3,6 +3,7 @@ switches, and the bounded memory; on hand-written turns and on the default corpu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -72,6 +73,23 @@ def test_definite_phrase_of_the_last_turn_is_a_follow_up() -> None:
     assert r.classify("Who chaired the talks?", last).kind == "definite"
     assert r.classify("Who chaired the talks?", frozenset({"weather"})).kind == "question"
     assert r.classify("What was the black death blamed on?", last).kind == "question"
+
+
+def test_a_question_that_names_nothing_is_about_the_last_turn() -> None:
+    """ "How many people died?" names no story: after a turn it asks about that turn's
+    story; a question with a name or a word of its own, or with no turn before it, does
+    not."""
+    last = frozenset(["what", "happened", "in", "ecuador"])
+    for q in ("How many people died?", "Who was arrested?", "who won", "What was the cause?"):
+        assert r.classify(q, last).kind == "bare", q
+    for q in ("How large can ctenophora grow?", "How many people died in Kerala?",
+              "What is the immune system?"):  # fmt: skip
+        assert r.classify(q, last).kind == "question", q
+    assert r.classify("How many people died?").kind == "question"
+    reading = r.classify("How many people died?", last)
+    assert (
+        r.rewrite("How many people died?", reading, "Ecuador") == "How many people died (Ecuador)?"
+    )
 
 
 @pytest.mark.parametrize(
@@ -305,3 +323,31 @@ def test_context_that_finds_nothing_gives_way_to_the_question_alone(qa: QA) -> N
     ]
     assert turn.answer == qa.answer("Who will chair it?", asked_at=ASKED)
     assert "the context found no answer" in turn.explain()
+
+
+def test_a_bare_follow_up_asks_about_the_last_story(
+    qa_of: Callable[[list[dict[str, str]]], QA],
+) -> None:
+    """After "What happened in Velmar?", "How many people died?" is the Velmar earthquake's
+    toll; the words alone fit two stories and are not answered from the earthquake's."""
+    rows = [
+        {"id": "quake", "title": "Earthquake in Velmar", "date": "2023-06-10",
+         "url": "https://news.example/quake",
+         "text": "A strong earthquake strikes the coast of Velmar overnight. At least 77 people "
+                 "died in the quake, rescuers say, and the old harbour was destroyed."},
+        {"id": "festival", "title": "Deaths at a music festival", "date": "2023-06-10",
+         "url": "https://news.example/festival",
+         "text": "Five people died at the Harwick music festival after taking drugs, "
+                 "police say. Five more people are in hospital."},
+    ]  # fmt: skip
+    qa = qa_of(rows)
+    asked = datetime(2023, 6, 11, 9, tzinfo=UTC)
+    alone = qa.answer("How many people died?", asked_at=asked)
+    assert alone.abstained or alone.sources[0].doc_id != "quake"
+    first = respond(qa, [], "What happened in Velmar?", asked_at=asked)
+    turn = respond(qa, [first], "How many people died?", asked_at=asked)
+    assert turn.kind == "follow-up" and turn.understood == "How many people died (Velmar)?"
+    assert turn.answer is not None and not turn.answer.abstained
+    assert "77" in (turn.answer.text or "") and turn.answer.sources[0].doc_id == "quake"
+    switch = respond(qa, [first], "How many people died at the Harwick festival?", asked_at=asked)
+    assert switch.kind == "question" and "Five" in (switch.answer.text or "")  # type: ignore[union-attr]

@@ -4,8 +4,9 @@ A question is one of:
 - a request about the last answer: "more", "source?", "why?", "who said that?";
 - a follow-up that leans on an earlier turn: a pronoun ("he", "it", "there", "its"), a
   demonstrative at the end ("when was that?"), an ellipsis ("and when?", "what about
-  Russia?"), or a definite noun phrase that names what the last turn was about ("who
-  chaired the talks?" after a question about talks);
+  Russia?"), a definite noun phrase that names what the last turn was about ("who
+  chaired the talks?" after a question about talks), or a bare question that names
+  nothing at all ("how many people died?", "what caused it?");
 - a complete question, answered as if asked alone (a new topic, or a first turn).
 
 :func:`classify` says which, :func:`subjects` lists what a turn was about (its named
@@ -102,6 +103,18 @@ _EVENT_VERB = re.compile(
     re.I,
 )
 
+# Words that ask about any news story without naming one: a question made of these alone
+# ("How many people died?", "Who was arrested?") is about the story of the last turn.
+_BARE_WORDS = frozenset(
+    """people person persons man men woman women child children died die dies dead death
+    deaths toll killed kill kills killing injured injuries injury wounded hurt victim
+    victims casualties missing arrested arrest charged happened happen happens happening
+    number total exactly latest now far today yesterday cause caused reason responsible
+    blamed behind claimed responsibility else next result outcome won win winner lost
+    affected evacuated displaced rescued survivors survived damage say said announce
+    announced react reacted reaction respond responded response why""".split()  # noqa: SIM905
+)
+
 # -- names ----------------------------------------------------------------------------
 
 _NAME = re.compile(
@@ -174,7 +187,8 @@ class Reading:
 
     ``kind``: "question" (complete), "pronoun", "ellipsis", "about" ("what about X?"),
     "definite" (a noun phrase of the last turn), or a request: "more", "sources", "why",
-    "who_said". ``pronoun`` is the word to replace, ``focus`` the new name of "what about
+    "who_said"; "bare" is a question that names nothing ("how many people died?").
+    ``pronoun`` is the word to replace, ``focus`` the new name of "what about
     X?", ``wh`` the question word of an ellipsis, ``own_names`` the names the question
     carries itself.
     """
@@ -192,7 +206,7 @@ class Reading:
 
     @property
     def follow_up(self) -> bool:
-        return self.kind in ("pronoun", "ellipsis", "about", "definite")
+        return self.kind in ("pronoun", "ellipsis", "about", "definite", "bare")
 
 
 def _referring_pronoun(question: str) -> re.Match[str] | None:
@@ -230,7 +244,17 @@ def classify(question: str, last_words: frozenset[str] = frozenset()) -> Reading
         for np in _definites(q):
             if np.split()[-1].lower() in last_words:
                 return Reading("definite", focus=np)
+    if not own and last_words and _bare(q):
+        return Reading("bare")
     return Reading("question", own_names=own)
+
+
+def _bare(question: str) -> bool:
+    """Whether ``question`` names nothing: every word a question word, a function word or
+    one that asks about any news story (``_BARE_WORDS``)."""
+    words = _content(_words(_LEADING_WH.sub("", question, count=1)))
+    bare = {_norm(w) for w in _BARE_WORDS}
+    return bool(words) and all(w in bare for w in words)
 
 
 def _norm(word: str) -> str:
@@ -347,7 +371,7 @@ def rewrite(question: str, reading: Reading, antecedent: str, previous: str = ""
         if antecedent and antecedent in previous:
             return previous.replace(antecedent, reading.focus, 1)
         return f"{previous.rstrip('?. ')} ({reading.focus})?"
-    if reading.kind == "definite" and reading.focus:
+    if (reading.kind == "definite" and reading.focus) or reading.kind == "bare":
         return f"{q.rstrip('?. ')} ({antecedent})?" if antecedent else q
     return q
 
