@@ -715,8 +715,9 @@ def test_file_without_documents_is_recorded(tmp_path: Path) -> None:
 
 
 def test_source_chatter_is_left_out_of_event_text(tmp_path: Path) -> None:
-    """An author credit before a wire dateline, a "Read more at site." tail and a share
-    line pasted with a source's excerpt are not part of the event's text; a dateline is."""
+    """An author credit before a wire dateline, a "Read more at site." tail, a share line
+    and a site's tagline pasted with a source's excerpt are not part of the event's text; a
+    dateline is."""
     page = tmp_path / "vote.md"
     page.write_text(
         "### [2023-05-02](/news/2023/05/2/index.md)\n\n"
@@ -738,6 +739,16 @@ def test_source_chatter_is_left_out_of_event_text(tmp_path: Path) -> None:
         "## [2023-05-02](/news/2023/05/2/index.md)\n\n"
         "### [Parliament votes to dissolve itself.](https://reuters.example/vote)\n"
         "By Cy Orr OSLO (AP) — Lawmakers voted to dissolve parliament. Read more at example.com.\n"
+        "### [A flood hits Velna.](https://velna.example/flood)\n"
+        "News - Your daily dose of information: European and International latest breaking "
+        "news, economic news and more. Stay up to date with Euronews.\n"
+        "### [A storm hits Harwick.](https://harwick.example/storm)\n"
+        "Get the latest international news and world events. See videos at News.example\n"
+        "### [Two die in floods.](https://velna.example/floods)\n"
+        "VELNA - Two people were killed after floods swept their car away, hours after a wal "
+        "- Velna breaking news | Velna news today | Velnafm.example\n"
     )
-    [item] = parse_file(day, "index.md")
-    assert item.text.endswith("\n\nOSLO (AP) — Lawmakers voted to dissolve parliament.")
+    vote, flood, storm, floods = parse_file(day, "index.md")
+    assert vote.text.endswith("\n\nOSLO (AP) — Lawmakers voted to dissolve parliament.")
+    assert (flood.text, storm.text) == ("A flood hits Velna.", "A storm hits Harwick.")
+    assert floods.text.endswith("hours after a wal …")

@@ -91,15 +91,28 @@ def _md(text: str) -> str:
 
 
 # Web chatter pasted with a source's excerpt: an author credit before the wire dateline
-# ("By Ann Lee and Bo Ma BRASILIA (Reuters) - ..."), a "Read more at site." tail, a share line.
+# ("By Ann Lee and Bo Ma BRASILIA (Reuters) - ..."), a "Read more at site." tail, a share
+# line, a site's tagline.
 _CREDIT = re.compile(r"^By (?:[A-Z][\w.'’-]*\s+){1,3}(?:and (?:[A-Z][\w.'’-]*\s+){1,3})?"
                      r"(?=[A-Z]{2,}[A-Z ,.'’-]*\s\([A-Za-z]{2,8}\)\s*[-–—])")  # fmt: skip
 _READ_MORE = re.compile(r"\.*\s*\bRead more (?:at|on) [\w.-]+\.?$", re.I)
+# A site's description of itself in place of an excerpt ("Get the latest international news
+# ... at ABCNews.com", "News - Your daily dose of information: ... Stay up to date with
+# Euronews."), or after a cut excerpt ("... hours after a wal - Kenya breaking news | ...").
+_TAGLINE = re.compile(
+    r"^(?:\w+ - )?(?:get the latest|your daily dose)\b.*|.*\bstay up to date with [\w.]+\.?$",
+    re.I,
+)
+_TAGLINE_WORDS = 40
+_SITE_TAIL = re.compile(r"\s+[-|]\s+[^-|.!?]*\bbreaking news\b.*$", re.I)
 
 
 def _paragraph(lines: list[str]) -> str:
     """One paragraph of a page's body or an item's summary, the source's chatter left out."""
     text = _READ_MORE.sub(".", _CREDIT.sub("", " ".join(lines)))
+    if _TAGLINE.match(text) and len(text.split()) <= _TAGLINE_WORDS:
+        return ""
+    text = _SITE_TAIL.sub(" …", text)
     return "" if FOLLOW.match(text) and len(text.split()) <= 8 else text
 
 
