@@ -14,7 +14,13 @@ from retrieval.answer.engine import _adds_nothing
 from retrieval.answer.features import Candidate
 from retrieval.answer.phrases import MAX_WORDS
 from retrieval.answer.question import analyse
-from retrieval.answer.span import SpanScorer, answer_span, shipped_scorer, typed_span
+from retrieval.answer.span import (
+    SpanScorer,
+    answer_span,
+    could_be_person,
+    shipped_scorer,
+    typed_span,
+)
 from retrieval.errors import ConfigError
 from retrieval.search.lexical import Lexical
 from retrieval.search.retriever import Hit
@@ -343,3 +349,35 @@ def test_an_apposition_and_the_question_word_order_are_read() -> None:
     agree = phrases.FEATURES.index("order_agree")
     assert rows["infidels"][agree] == 1
     assert rows["Some preachers"][agree] == 0
+
+
+def test_a_verb_asked_in_another_form_is_the_same_verb() -> None:
+    """ "Who won" is asked of a headline that says "wins": the verb is the question's, so the
+    name before it is the winner, not the club after it ("won" and "wins" share no crude
+    stem; "died" and "dies" neither)."""
+    assert phrases.lemma_stem("won") == phrases.lemma_stem("wins")
+    assert phrases.lemma_stem("died") == phrases.lemma_stem("dies")
+    assert phrases.lemma_stem("turned") == phrases.stem("turned")
+    sentence = (
+        "In golf, Danny Willett of England wins the 2016 Masters Tournament at the Augusta "
+        "National Golf Club."
+    )
+    rows = _rows_by_text("Who won the Masters?", sentence)
+    asked_next = phrases.FEATURES.index("next_in_q")
+    assert rows["Danny Willett of England"][asked_next] == 1
+    found = answer_span(analyse("Who won the Masters?", None), sentence)
+    assert found is not None and sentence[slice(*found)].startswith("Danny Willett")
+
+
+def test_a_word_capitalised_only_to_start_the_sentence_is_not_a_person() -> None:
+    """ "Voters in Peru go to the polls ..." names no person "Voters in Peru"; a name that
+    starts a sentence with its particle ("Francisco de Orellana sailed ...") is one."""
+    sentence = (
+        "Voters in Peru go to the polls for a general election with Keiko Fujimori and Pedro "
+        "Kuczynski going through to the second round."
+    )
+    found = answer_span(analyse("Who won the first round of the election in Peru?", None), sentence)
+    assert found is not None and sentence[slice(*found)].startswith("Keiko Fujimori")
+    assert not could_be_person(sentence, 0, len("Voters in Peru"))
+    sentence = "Francisco de Orellana sailed down the Amazon in 1542."
+    assert could_be_person(sentence, 0, len("Francisco de Orellana"))

@@ -178,6 +178,85 @@ def stem(word: str) -> str:
     return (bare if len(bare) >= 3 else word)[:5]
 
 
+# Verbs whose forms share no crude stem ("won" and "wins", "died" and "dies"), each form by
+# its plain one: a question asks "who won" of a headline that says "wins".
+_VERB_FORMS = {
+    form: plain
+    for plain, forms in (
+        ("win", "won wins winning"),
+        ("die", "died dies dying"),
+        ("lie", "lay lies lying"),
+        ("hold", "held holds"),
+        ("lead", "led leads"),
+        ("meet", "met meets"),
+        ("begin", "began begun begins"),
+        ("take", "took taken takes"),
+        ("give", "gave given gives"),
+        ("make", "made makes"),
+        ("say", "said says"),
+        ("tell", "told tells"),
+        ("sell", "sold sells"),
+        ("buy", "bought buys"),
+        ("fight", "fought fights"),
+        ("strike", "struck strikes"),
+        ("leave", "left leaves"),
+        ("lose", "lost loses losing"),
+        ("choose", "chose chosen chooses"),
+        ("run", "ran runs running"),
+        ("rise", "rose risen rises"),
+        ("fall", "fell fallen falls"),
+        ("speak", "spoke spoken speaks"),
+        ("write", "wrote written writes"),
+        ("build", "built builds"),
+        ("send", "sent sends"),
+        ("spend", "spent spends"),
+        ("find", "found finds"),
+        ("bring", "brought brings"),
+        ("think", "thought thinks"),
+        ("catch", "caught catches"),
+        ("fly", "flew flown flies"),
+        ("draw", "drew drawn draws"),
+        ("grow", "grew grown grows"),
+        ("know", "knew known knows"),
+        ("see", "saw seen sees"),
+        ("go", "went gone goes"),
+        ("come", "came comes"),
+        ("become", "became becomes"),
+        ("pay", "paid pays"),
+        ("shoot", "shot shoots"),
+        ("steal", "stole stolen steals"),
+        ("flee", "fled flees"),
+        ("seek", "sought seeks"),
+        ("teach", "taught teaches"),
+        ("swear", "swore sworn swears"),
+        ("hang", "hung hangs"),
+        ("sink", "sank sunk sinks"),
+        ("freeze", "froze frozen"),
+        ("forbid", "forbade forbidden"),
+        ("bear", "bore born borne bears"),
+        ("drive", "drove driven drives"),
+        ("ride", "rode ridden rides"),
+        ("break", "broke broken breaks"),
+        ("wear", "wore worn wears"),
+        ("eat", "ate eaten eats"),
+        ("fight", "fought"),
+        ("feel", "felt feels"),
+        ("keep", "kept keeps"),
+        ("sleep", "slept sleeps"),
+        ("sit", "sat sits"),
+        ("stand", "stood stands"),
+        ("understand", "understood"),
+        ("hear", "heard hears"),
+    )
+    for form in forms.split()
+}
+
+
+def lemma_stem(word: str) -> str:
+    """:func:`stem` of a verb's plain form where its forms share no stem ("won" -> "win")."""
+    return stem(_VERB_FORMS.get(word, word))
+
+
 # Head nouns ("what company", "which river") whose answer is most often a name, and those
 # whose answer is a number.
 _NAME_HEADS = frozenset(
@@ -202,6 +281,11 @@ _PARTICLE = re.compile(
     r"(?:al|el|bin|ibn|de|da|di|du|van|von|der|den|le|la|del|della|dos|das|y)(?:-[A-Z][\w'’-]*)?"
 )
 _WH_WORDS = _words("what which who whom whose when where why how")
+
+
+def is_particle(word: str) -> bool:
+    """Whether ``word`` is a lower-case particle a name may hold ("de", "al-Turabi")."""
+    return bool(_PARTICLE.fullmatch(word))
 
 
 def _kind(t: Token, first: bool) -> int:
@@ -325,11 +409,11 @@ def phrases(
         return Phrases(toks, starts, ends, rows)
     q_toks = tokens(question)
     q_words = {t.lower for t in q_toks}
-    q_stems = {stem(w) for w in q_words if w not in FUNCTION and len(w) > 2}
+    q_stems = {lemma_stem(w) for w in q_words if w not in FUNCTION and len(w) > 2}
     # Where each content word stands in the question (0 first, 1 last): the words either
     # side of the answer in the sentence tend to be the question's last words (what the
     # question asks about) or the words right after its wh-word.
-    q_order = [stem(t.lower) for t in q_toks if t.lower not in FUNCTION and len(t.lower) > 2]
+    q_order = [lemma_stem(t.lower) for t in q_toks if t.lower not in FUNCTION and len(t.lower) > 2]
     q_pos = {w: k / max(1, len(q_order) - 1) for k, w in enumerate(q_order)}
     # Which side of the wh-word each question word stands on, and how far from it; and
     # whether an auxiliary follows the wh-word ("What did X invent?": the answer is an
@@ -338,14 +422,14 @@ def phrases(
     q_side: dict[str, int] = {}
     for k, t in enumerate(q_toks):
         if t.lower not in FUNCTION and len(t.lower) > 2:
-            q_side.setdefault(stem(t.lower), k - wh_at)
+            q_side.setdefault(lemma_stem(t.lower), k - wh_at)
     after_wh = [t.lower for t in q_toks[wh_at + 1 : wh_at + 3]]
     wh_aux = bool(after_wh) and (
         after_wh[0] in AUXILIARIES
         or (len(after_wh) > 1 and after_wh[0] not in FUNCTION and after_wh[1] in AUXILIARIES)
     )
     head_match = WH_HEAD.search(question)
-    head = stem(head_match.group(1).lower()) if head_match else None
+    head = lemma_stem(head_match.group(1).lower()) if head_match else None
 
     def running(flags: list[bool] | np.ndarray) -> np.ndarray:
         """Count of flags among tokens [i, j) is out[j] - out[i]."""
@@ -362,8 +446,8 @@ def phrases(
     rows[:, _AT["verb_share"]] = n_verb / (ends - starts)
     rows[:, _AT["first_verb"]] = verb[starts]
     rows[:, _AT["last_verb"]] = verb[ends - 1]
-    in_q = [t.lower in q_words or stem(t.lower) in q_stems for t in toks]
-    anchor = np.array([len(t.lower) > 2 and stem(t.lower) in q_stems for t in toks])
+    in_q = [t.lower in q_words or lemma_stem(t.lower) in q_stems for t in toks]
+    anchor = np.array([len(t.lower) > 2 and lemma_stem(t.lower) in q_stems for t in toks])
     lengths = ends - starts
     m = np.arange(len(starts))
     rows[:, _AT["bias"]] = 1
@@ -375,7 +459,7 @@ def phrases(
     n_func = count(kinds == 2)
     # A name may hold lower-case particles ("Francisco de Orellana", "Hassan al-Turabi")
     # but neither start nor end on a bare one.
-    particle = np.array([bool(_PARTICLE.fullmatch(t.text)) for t in toks])
+    particle = np.array([is_particle(t.text) for t in toks])
     bare = particle & np.array(["-" not in t.text for t in toks])
     not_name = count(~np.isin(kinds, (0, 2, 3, 4)) & ~particle)
     rows[:, _AT["name_like"]] = (
@@ -414,7 +498,7 @@ def phrases(
     year_like = count([bool(_YEAR.fullmatch(t.text)) for t in toks]) > 0
     rows[:, _AT["year_like"]] = year_like
     if head is not None:
-        is_head = np.array([stem(t.lower) == head for t in toks])
+        is_head = np.array([lemma_stem(t.lower) == head for t in toks])
         rows[:, _AT["has_wh_head"]] = count(is_head) > 0
         rows[:, _AT["last_wh_head"]] = is_head[ends - 1]
         rows[:, _AT["prev_wh_head"]] = [i > 0 and bool(is_head[i - 1]) for i in s_list]
@@ -451,7 +535,7 @@ def phrases(
         c_anchor = running(anchor)
         rows[:, _AT["left3"]] = (c_anchor[starts] - c_anchor[np.maximum(starts - 3, 0)]) / 3
         rows[:, _AT["right3"]] = (c_anchor[np.minimum(ends + 3, n)] - c_anchor[ends]) / 3
-        pos = np.array([q_pos.get(stem(t.lower), 0.0) for t in toks])
+        pos = np.array([q_pos.get(lemma_stem(t.lower), 0.0) for t in toks])
         prev_anchor = np.maximum.accumulate(np.where(anchor, np.arange(n), -1))
         close_before = (starts > 0) & (nb <= 3)
         at_before = prev_anchor[np.maximum(starts - 1, 0)]
@@ -472,7 +556,7 @@ def phrases(
         rows[:, _AT["share_before"]] = n_before / np.maximum(n_out, 1)
         rows[:, _AT["aux_share_before"]] = wh_aux * rows[:, _AT["share_before"]]
         rows[:, _AT["noaux_share_before"]] = (not wh_aux) * rows[:, _AT["share_before"]]
-        side = np.array([q_side.get(stem(t.lower), 0) for t in toks])
+        side = np.array([q_side.get(lemma_stem(t.lower), 0) for t in toks])
         side_at = side[where][None, :]
         agree = ((before > 0) & (side_at < 0)) | ((after > 0) & (side_at > 0))
         rows[:, _AT["order_agree"]] = agree.sum(1) / np.maximum(n_out, 1)

@@ -75,7 +75,7 @@ _QUESTION_STOP = _word_set(
 
 
 def _stem(word: str) -> str:
-    return phrases.stem(word.lower())
+    return phrases.lemma_stem(word.lower())
 
 
 def _names(sentence: str) -> list[tuple[int, int]]:
@@ -150,11 +150,16 @@ def _candidates(wh: str, sentence: str) -> list[tuple[int, int]]:
 def could_be_person(sentence: str, start: int, end: int) -> bool:
     """False for a name that cannot be the person a "who" asks for: "(AP)", "(TVR)" (a
     wire service or an abbreviation), or one capitalised word that only starts the
-    sentence ("QUITO, Ecuador (AP) ...")."""
+    sentence ("QUITO, Ecuador (AP) ...", "Voters in Peru go to the polls ...": a word
+    that starts the sentence and is followed by a lower-case word other than a name's
+    particle, as in "Francisco de Orellana")."""
     if _ABBREVIATION.fullmatch(sentence[max(0, start - 1) : end + 1]):
         return False
     first = next((i for i, ch in enumerate(sentence) if ch.isalnum()), 0)
-    return not (start <= first and " " not in sentence[start:end])
+    if start > first:
+        return True
+    words = sentence[start:end].split()
+    return len(words) > 1 and not (words[1][:1].islower() and not phrases.is_particle(words[1]))
 
 
 def typed_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
