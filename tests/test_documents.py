@@ -715,9 +715,9 @@ def test_file_without_documents_is_recorded(tmp_path: Path) -> None:
 
 
 def test_source_chatter_is_left_out_of_event_text(tmp_path: Path) -> None:
-    """An author credit before a wire dateline, a "Read more at site." tail, a share line
-    and a site's tagline pasted with a source's excerpt are not part of the event's text; a
-    dateline is."""
+    """An author credit before a wire dateline, a "Read more at site." tail, a share line,
+    a site's tagline and a live blog's header pasted with a source's excerpt are not part of
+    the event's text; a dateline is."""
     page = tmp_path / "vote.md"
     page.write_text(
         "### [2023-05-02](/news/2023/05/2/index.md)\n\n"
@@ -747,8 +747,12 @@ def test_source_chatter_is_left_out_of_event_text(tmp_path: Path) -> None:
         "### [Two die in floods.](https://velna.example/floods)\n"
         "VELNA - Two people were killed after floods swept their car away, hours after a wal "
         "- Velna breaking news | Velna news today | Velnafm.example\n"
+        "### [A second quake hits Velna.](https://velna.example/quake)\n"
+        "VELNA (AP) — The latest on the earthquakes in Velna (all times local): 1:30 p.m. "
+        "Officials say 180 people are in shelters.\n"
     )
-    vote, flood, storm, floods = parse_file(day, "index.md")
+    vote, flood, storm, floods, quake = parse_file(day, "index.md")
+    assert quake.text.endswith("\n\nVELNA (AP) — Officials say 180 people are in shelters.")
     assert vote.text.endswith("\n\nOSLO (AP) — Lawmakers voted to dissolve parliament.")
     assert (flood.text, storm.text) == ("A flood hits Velna.", "A storm hits Harwick.")
     assert floods.text.endswith("hours after a wal …")

@@ -92,7 +92,7 @@ def _md(text: str) -> str:
 
 # Web chatter pasted with a source's excerpt: an author credit before the wire dateline
 # ("By Ann Lee and Bo Ma BRASILIA (Reuters) - ..."), a "Read more at site." tail, a share
-# line, a site's tagline.
+# line, a site's tagline, a live blog's header.
 _CREDIT = re.compile(r"^By (?:[A-Z][\w.'’-]*\s+){1,3}(?:and (?:[A-Z][\w.'’-]*\s+){1,3})?"
                      r"(?=[A-Z]{2,}[A-Z ,.'’-]*\s\([A-Za-z]{2,8}\)\s*[-–—])")  # fmt: skip
 _READ_MORE = re.compile(r"\.*\s*\bRead more (?:at|on) [\w.-]+\.?$", re.I)
@@ -104,12 +104,18 @@ _TAGLINE = re.compile(
     re.I,
 )
 _TAGLINE_WORDS = 40
+# A live blog's header between the dateline and its first entry ("OZU, Japan (AP) — The
+# latest on the earthquakes in Japan (all times local): 1:30 p.m. Japanese media say ...").
+_LIVE_HEADER = re.compile(
+    r"\bThe latest on [^:]{1,120}\(all times local\):\s*(?:\d{1,2}(?::\d\d)? ?[ap]\.?m\.?\s+)?",
+    re.I,
+)
 _SITE_TAIL = re.compile(r"\s+[-|]\s+[^-|.!?]*\bbreaking news\b.*$", re.I)
 
 
 def _paragraph(lines: list[str]) -> str:
     """One paragraph of a page's body or an item's summary, the source's chatter left out."""
-    text = _READ_MORE.sub(".", _CREDIT.sub("", " ".join(lines)))
+    text = _READ_MORE.sub(".", _CREDIT.sub("", _LIVE_HEADER.sub("", " ".join(lines))))
     if _TAGLINE.match(text) and len(text.split()) <= _TAGLINE_WORDS:
         return ""
     text = _SITE_TAIL.sub(" …", text)
