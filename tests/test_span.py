@@ -264,6 +264,12 @@ def test_a_neighbour_naming_someone_else_but_sharing_no_question_word_is_left_ou
             "six",
             "six years",
         ),
+        (  # the verb after "60 people and" starts another clause: it counts the 300
+            "How many were injured in the Lahore bombing?",
+            "A suicide bomber kills at least 60 people and injures 300 others at a park in Lahore.",
+            "300",
+            "300",
+        ),
     ],
 )
 def test_a_count_is_the_one_of_what_the_question_counts(

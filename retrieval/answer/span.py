@@ -177,6 +177,13 @@ def typed_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
         if len(m.group()) > 2 and _stem(m.group()) in q_stems
     ]
     first = next((i for i, ch in enumerate(sentence) if ch.isalnum()), 0)
+    # Words that start a new clause: "and", "or", "but", or one after a comma or semicolon.
+    breaks = {
+        i
+        for i, m in enumerate(_WORD.finditer(sentence))
+        if m.group().lower() in ("and", "or", "but")
+        or re.search(r"[,;:]\s*$", sentence[: m.start()])
+    }
     best: tuple[float, tuple[int, int]] | None = None
     for start, end in _candidates(wh, sentence):
         # "sworn in by X": X is the agent, not the answer, unless the question asks "by".
@@ -201,7 +208,10 @@ def typed_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
         score -= 1.0 * agent
         if wh == "quantity":
             # What a count counts follows it: "Thirteen are killed", "20 civilians".
-            score += 1.0 * any(hi <= a < hi + _COUNTED_REACH for a in anchors)
+            # ... in the same clause ("60 people and injures 300 others": "injures" does
+            # not count the 60).
+            clause_end = next((k for k in range(hi, len(words_at)) if k in breaks), len(words_at))
+            score += 1.0 * any(hi <= a < min(hi + _COUNTED_REACH, clause_end) for a in anchors)
         score -= 0.5 * sum(w in q_all for w in words) / len(words)  # mostly the question's own
         if wh == "who" and len(words) >= 2:
             score += 0.1
