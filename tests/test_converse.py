@@ -295,7 +295,8 @@ def test_format_turn_stays_within_the_limit(qa: QA) -> None:
 
 def test_he_after_a_who_question_is_the_person_answered(qa: QA) -> None:
     """After "who will chair the talks?", "he" is the person the answer names; after a
-    question whose story is titled by its subject, the pronoun keeps that subject."""
+    question whose story is titled by its subject, the pronoun keeps that subject, unless
+    the question names it with "the" ("who won the Masters?")."""
     first = respond(qa, [], "Who will chair the talks?", asked_at=ASKED)
     turn = respond(qa, [first], "What did he say?", asked_at=ASKED)
     assert turn.understood == "What did Jens Stoltenberg say?"  # the span: his name, no title
@@ -308,6 +309,15 @@ def test_he_after_a_who_question_is_the_person_answered(qa: QA) -> None:
     )  # fmt: skip
     turn = respond(qa, [tesla], "What was his device called?", asked_at=ASKED)
     assert turn.understood == "What was Tesla's device called?"
+    # A subject the question names with "the" is a thing or an event, never "he".
+    masters = replace(
+        tesla, question="Who won the Masters?", understood="Who won the Masters?",
+        answer=replace(first.answer, sources=(
+            replace(first.answer.sources[0], title="2016 Masters Tournament"),)),
+        subjects=("Masters",),
+    )  # fmt: skip
+    turn = respond(qa, [masters], "What did he say?", asked_at=ASKED)
+    assert turn.understood == "What did Jens Stoltenberg say?"
 
 
 def test_context_that_finds_nothing_gives_way_to_the_question_alone(qa: QA) -> None:

@@ -239,7 +239,8 @@ def _answered_name(source: Turn, reading: Reading) -> str | None:
     """The earlier answer itself when a pronoun points at it: "he" after "who will chair
     the talks?" is the person the answer names. Only when the earlier question had no
     stronger subject of its own: a name its story's title holds ("Tesla" in "Nikola
-    Tesla") stays the subject ("who hired Tesla?", then "what was his device called?")."""
+    Tesla") stays the subject ("who hired Tesla?", then "what was his device called?"),
+    unless the question names it with "the" ("who won the Masters?": no person)."""
     answer = source.answer
     pronoun = (reading.pronoun or "").lower()
     if reading.kind != "pronoun" or answer is None or answer.span is None or not answer.text:
@@ -247,7 +248,11 @@ def _answered_name(source: Turn, reading: Reading) -> str | None:
     if pronoun not in resolve.PERSON_PRONOUNS or answer.answer_type != "who":
         return None
     title = answer.sources[0].title if answer.sources else ""
-    subjects = [s for s in source.subjects if not s.isupper()]  # "NATO" is no "he"
+    # "NATO" is no "he", nor is what the question names with "the" ("the Masters").
+    subjects = [
+        s for s in source.subjects
+        if not s.isupper() and not re.search(rf"\bthe\s+{re.escape(s)}\b", source.understood, re.I)
+    ]  # fmt: skip
     if subjects and resolve.named_by(title, subjects[0]):
         return None
     s, e = answer.span
