@@ -18,7 +18,12 @@ from retrieval.answer.features import featurize, presence
 from retrieval.answer.qa import QA
 from retrieval.answer.ranker import CALIBRATION_INPUTS
 from retrieval.answer.render import format_answer
-from retrieval.answer.running import first_report, newest_report, summary_subject
+from retrieval.answer.running import (
+    first_report,
+    newest_report,
+    speaker_asked,
+    summary_subject,
+)
 from retrieval.cli.main import main
 from retrieval.errors import BadQuestionError
 from retrieval.index.build import build_index
@@ -311,6 +316,42 @@ def test_the_news_on_a_subject_is_its_newest_story(toll: QA) -> None:
 def test_summary_subject(question: str, subject: str | None) -> None:
     """Only a question that asks for the news on a short subject reads as one."""
     assert summary_subject(question) == subject
+
+
+@pytest.mark.parametrize(
+    ("question", "speaker"),
+    [
+        ("What did Stoltenberg say?", "Stoltenberg"),
+        ("what has Jens Stoltenberg said", "Jens Stoltenberg"),
+        ("What did Stoltenberg say about Russia?", None),
+        ("What did the study say was the cause?", None),
+    ],
+)
+def test_speaker_asked(question: str, speaker: str | None) -> None:
+    """Only a question for someone's words, with nothing after "say", reads as one."""
+    assert speaker_asked(question) == speaker
+
+
+def test_what_someone_said_is_their_newest_statement(qa_of: QaOf) -> None:
+    """ "What did Solvik say?" quotes the newest story in which Solvik speaks, up to the
+    asking day; asked of someone the stories name but never quote, it abstains."""
+    rows = [
+        {"id": "plan", "title": "Stadium plans", "date": "2023-05-02",
+         "url": "https://news.example/plan",
+         "text": "The architect Maren Solvik said the Orlen stadium would open in May. "
+                 "The builder, Tomas Brede, has hired 200 workers."},
+        {"id": "open", "title": "Stadium opens", "date": "2023-05-20",
+         "url": "https://news.example/open",
+         "text": "The Orlen stadium opened on Saturday. \"It is the best day of my life,\" "
+                 "Solvik told reporters at the gate."},
+    ]  # fmt: skip
+    qa = qa_of(rows)
+    for day, doc, words in ((10, "plan", "would open in May"), (21, "open", "best day")):
+        a = qa.answer("What did Solvik say?", asked_at=datetime(2023, 5, day, tzinfo=UTC))
+        assert not a.abstained and a.text and words in a.text, (day, a.text)
+        assert a.sources[0].doc_id == doc
+    a = qa.answer("What has Tomas Brede said?", asked_at=datetime(2023, 5, 21, tzinfo=UTC))
+    assert a.abstained
 
 
 def test_a_subheading_is_never_glued_to_the_quote(default_qa: QA) -> None:

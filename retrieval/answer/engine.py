@@ -19,7 +19,14 @@ from retrieval.answer.features import (
 )
 from retrieval.answer.question import QuestionInfo, analyse
 from retrieval.answer.ranker import Ranker, calibration_inputs
-from retrieval.answer.running import first_report, newest_report, newest_story, summary_subject
+from retrieval.answer.running import (
+    first_report,
+    newest_report,
+    newest_statement,
+    newest_story,
+    speaker_asked,
+    summary_subject,
+)
 from retrieval.answer.span import answer_span, typed_span
 from retrieval.errors import BadQuestionError
 from retrieval.ingest.textnorm import valid_text
@@ -426,15 +433,18 @@ def answer(
     trace = (
         Trace(g.info, tuple(hits), tuple(cands), features, scores, threshold) if explain else None
     )
-    subject = summary_subject(question)
+    subject, speaker = summary_subject(question), speaker_asked(question)
     story = newest_story(subject, cands, scores, retriever.lexical) if subject else None
-    if story is not None:  # the news on a subject: its newest story, at whatever confidence
+    if speaker is not None:
+        story = newest_statement(speaker, cands, scores)
+    if story is not None:  # the news on a subject, or someone's words: the newest, sure or not
         best, partner = cands[story], None
     elif cands:
         best, partner = chosen(g.info, cands, scores, ranker.neighbour_margin, retriever.lexical)
         second = second_source(g.info, cands, scores, features, best, ranker, retriever.lexical)
         confidence = agreed(confidence, second, threshold)
-    if story is None and (not cands or confidence < threshold):
+    if story is None and (not cands or confidence < threshold or speaker is not None):
+        # (the words of someone who never speaks in the corpus are not on record)
         return Answer(question, None, _sources(hits, 3), confidence, True, passages, trace=trace)
     text, offset = quote(best, partner)
     span = _shift(answer_span(g.info, best.text), offset) if story is None else None

@@ -147,6 +147,15 @@ _SUMMARY = re.compile(
     re.I,
 )
 _SUBJECT_WORDS = 4  # a longer rest is a question of its own ("what happened to his ribs in ...")
+# "What did Stoltenberg say?", "What has Grushko said?": the newest statement on record,
+# not one fact ("what did X say about Y?" asks for one and is left to the ranker).
+_SAID = re.compile(
+    r"^\s*(?:so,?\s+|and\s+)?what\s+(?:did|does|has|have)\s+(?P<speaker>[^?.!]+?)\s+"
+    r"(?:say|said)\s*[?.!]*\s*$",
+    re.I,
+)
+_SPEECH = r"(?:said|says|say|told|tells|added|adds|stated|states|warned|warns|declared)"
+_SPEAKER_REACH = 5  # words between a speaker's name and the verb of speech
 
 
 def summary_subject(question: str) -> str | None:
@@ -173,3 +182,27 @@ def newest_story(
     if not covering:
         return None
     return max(covering, key=lambda i: (cands[i].hit.date or "", float(scores[i])))
+
+
+def speaker_asked(question: str) -> str | None:
+    """The person whose words a question asks for ("What did Stoltenberg say?"), or None."""
+    m = _SAID.match(question)
+    if not m or len(m.group("speaker").split()) > _SUBJECT_WORDS:
+        return None
+    return m.group("speaker")
+
+
+def newest_statement(speaker: str, cands: Sequence[Candidate], scores: np.ndarray) -> int | None:
+    """The best-scored sentence of the newest story in which ``speaker`` speaks (the last
+    word of the name beside a verb of speech: "Stoltenberg said", "said NATO chief Jens
+    Stoltenberg", "according to Stoltenberg"), or None when no sentence has the speaker
+    speak."""
+    name = re.escape(speaker.split()[-1])
+    gap = rf"(?:\W+\w+){{0,{_SPEAKER_REACH}}}\W+"
+    speaks = re.compile(
+        rf"\b{name}\b{gap}{_SPEECH}\b|\b(?:{_SPEECH}|according to){gap}{name}\b", re.I
+    )
+    said = [i for i, c in enumerate(cands) if speaks.search(c.text)]
+    if not said:
+        return None
+    return max(said, key=lambda i: (cands[i].hit.date or "", float(scores[i])))
