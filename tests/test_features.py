@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from retrieval.answer.engine import gather
-from retrieval.answer.features import FEATURES, NEAR_COS, STALE_DAYS, featurize, freshness
+from retrieval.answer.features import (
+    FEATURES,
+    NEAR_COS,
+    STALE_DAYS,
+    featurize,
+    freshness,
+    presence,
+)
 from retrieval.answer.qa import QA
 from retrieval.answer.ranker import (
     CALIBRATION_INPUTS,
@@ -121,6 +128,21 @@ def test_answer_kind_and_term_position_columns(qa: QA) -> None:
     assert (col["quantity_number"] == 0).all()  # not a quantity question
     both = [i for i, t in enumerate(texts) if "troops arrive" in t]
     assert both and all(col["term_density"][i] == 1 for i in both)
+
+
+def test_head_missing_counts_a_noun_not_a_function_word(qa: QA) -> None:
+    """head_missing flags exactly the sentences whose window lacks the noun asked about
+    ("which country": stem "count"), and never flags any sentence when the word after
+    "what" is a function word ("What did ..."), which no sentence can contain."""
+    lex = qa.retriever.lexical
+    g = gather(qa.retriever, "Which country did the troops arrive in?")
+    flags = [presence(g.info, c, lex)[0] for c in g.candidates]
+    lacking = [re.search(r"\bcount", c.window.lower()) is None for c in g.candidates]
+    assert [f == 1.0 for f in flags] == lacking
+    assert any(lacking) and not all(lacking)
+    g = gather(qa.retriever, "What did the troops do when they arrived?")
+    assert g.candidates
+    assert [presence(g.info, c, lex)[0] for c in g.candidates] == [0.0] * len(g.candidates)
 
 
 def test_ranker_file_with_other_calibration_inputs_is_refused(tmp_path: Path) -> None:

@@ -127,8 +127,13 @@ def _window(terms: Sequence[str], wanted: set[str]) -> int:
     return best
 
 
+def _is_content(word: str) -> bool:
+    """A word that says what a text is about (lower-cased): no function word, no scrap."""
+    return word not in FUNCTION and len(word) > 2
+
+
 def _content_stems(text: str) -> set[str]:
-    return {stem(t.lower) for t in tokens(text) if t.lower not in FUNCTION and len(t.lower) > 2}
+    return {stem(t.lower) for t in tokens(text) if _is_content(t.lower)}
 
 
 def freshness(asked: date | None, newest: int | None) -> float:
@@ -156,9 +161,10 @@ def presence(info: QuestionInfo, cand: Candidate, lexical: Lexical) -> np.ndarra
     order of :data:`PRESENCE`, each 1.0 or 0.0:
 
     - ``head_missing``: the noun a "what X" or "which X" question asks about (not a
-      quantity) is not there. An answer often names the thing without the word ("Which
-      company filed for bankruptcy?" against "Peabody Energy files for bankruptcy"), so
-      this input mostly corrects the term overlap of such answers;
+      quantity; not a function word, as "did" in "What did ...") is not there. An answer
+      often names the thing without the word ("Which company filed for bankruptcy?"
+      against "Peabody Energy files for bankruptcy"), so this input mostly corrects the
+      term overlap of such answers;
     - ``rarest_missing``: the question's rarest term (highest idf; question words aside,
       which a small corpus may never use) is not there: the
       sentence is on the story, not on the detail asked ("Who resigned as Ukraine's prime
@@ -166,10 +172,11 @@ def presence(info: QuestionInfo, cand: Candidate, lexical: Lexical) -> np.ndarra
     """
     window = cand.window
     head = WH_HEAD.search(info.text)
+    word = head.group(1).lower() if head else ""
+    # "What did ...", "What U.S. state ...": the word after "what" is no noun, and such a
+    # word is never among a text's content stems, so it would always count as missing.
     head_gone = (
-        head is not None
-        and info.wh != "how_many"
-        and stem(head.group(1).lower()) not in _content_stems(window)
+        _is_content(word) and info.wh != "how_many" and stem(word) not in _content_stems(window)
     )
     asking = set(lexical.terms(QUESTION_WORDS))
     terms = [t for t in dict.fromkeys(lexical.terms(info.text)) if t not in asking]
