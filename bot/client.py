@@ -24,7 +24,7 @@ import yarl
 from discord import app_commands
 
 from retrieval.answer.qa import QA
-from retrieval.answer.render import format_help, wants_help
+from retrieval.answer.render import format_help, small_talk, wants_help
 from retrieval.errors import NewsQAError
 
 from .answering import APOLOGY, Answerer, Asked, Cooldown, RecentAnswers, Reply
@@ -275,6 +275,9 @@ class NewsBot(discord.Client):
             return
         if wants_help(question):
             await self._send_reply(message, format_help())
+            return
+        if (chat := small_talk(question)) is not None:
+            await self._send_reply(message, chat)
             return
         channel = message.channel
         if replied is not None and replied.conversation is not None:

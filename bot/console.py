@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from retrieval.answer.qa import QA
-from retrieval.answer.render import format_help, wants_help
+from retrieval.answer.render import format_help, small_talk, wants_help
 from retrieval.cli.common import typed_lines
 from retrieval.converse import ConversationMemory, memory_from
 
@@ -48,6 +48,8 @@ def run_console(qa: QA, stdin: TextIO, stdout: TextIO) -> int:
 def _respond(qa: QA, memory: ConversationMemory, question: str) -> str:
     if wants_help(question):
         return format_help()
+    if (chat := small_talk(question)) is not None:
+        return chat
     # Asked now, as a Discord message would be: "this week" means the same to both.
     reply = reply_turn(qa, memory, "console", question, asked_at=datetime.now(UTC))
     a = reply.answer

@@ -218,6 +218,13 @@ async def test_mention_without_question_gets_help(world: World) -> None:
     assert "/ask" in reply.json["content"] and "Mention me" in reply.json["content"]
 
 
+async def test_thanks_gets_a_line_not_a_search(world: World) -> None:
+    """ "thanks!" after an answer is small talk: a one-line reply, not "couldn't find"."""
+    msg = await mention(world, "thanks!", user=world.emu.user("polite"))
+    reply = await reply_to(world, msg)
+    assert reply.json["content"].startswith("You're welcome")
+
+
 async def test_slash_ask_is_deferred_then_answered(world: World) -> None:
     """/ask is acknowledged at once with a deferral, then answered by a follow-up."""
     sent = time.monotonic()

@@ -9,11 +9,13 @@ import pytest
 from retrieval.answer.engine import Answer, Source
 from retrieval.answer.render import (
     NOT_FOUND,
+    THANKS_REPLY,
     ZWSP,
     confidence_label,
     escape_markdown,
     format_answer,
     format_help,
+    small_talk,
     wants_help,
 )
 
@@ -255,3 +257,13 @@ def test_help_requests_are_told_from_questions() -> None:
         assert wants_help(text), text
     for text in ("help me find the NATO story", "who needs help?", "??"):
         assert not wants_help(text), text
+
+
+def test_greetings_and_thanks_get_a_line_and_questions_do_not() -> None:
+    """ "hi", "Thanks!", "ok thank you 👍" are small talk; a question, "more" or "why?" is
+    not."""
+    assert small_talk("hi") and "Ask me" in (small_talk(" Hello there! ") or "")
+    for text in ("thanks", "Thanks!", "thank you very much.", "ok thank you 👍", "cool", "ty"):
+        assert small_talk(text) == THANKS_REPLY, text
+    for text in ("more", "why?", "Who is hi?", "thanks to whom did NATO meet?", "okay, when?"):
+        assert small_talk(text) is None, text

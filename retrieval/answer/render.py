@@ -271,6 +271,33 @@ def wants_help(text: str) -> bool:
     return " ".join(text.split()).lower() in _HELP_REQUESTS
 
 
+# Small talk that is no question: answered in a line, never searched ("I couldn't find
+# that in the corpus" to a "thanks" reads as a malfunction).
+_GREETING = re.compile(r"(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening))(?: there)?")
+_THANKS = re.compile(
+    r"(?:(?:ok(?:ay)?|great|cool|nice|perfect|got it|awesome)[,!]?\s*)?"
+    r"(?:thanks?(?: you)?|thx|ty|cheers|many thanks)(?: (?:a lot|so much|very much))?"
+    r"|ok(?:ay)?|great|cool|nice|perfect|got it|awesome"
+)
+GREETING_REPLY = (
+    "Hi! Ask me about the news in the corpus, e.g. `@newsqa who met in Brussels?` "
+    "(`help` for more)."
+)
+THANKS_REPLY = "You're welcome. Ask me anything else about the news in the corpus."
+
+
+def small_talk(text: str) -> str | None:
+    """The one-line reply to a greeting or a thanks, or None for anything else (a question,
+    a request about the last answer)."""
+    said = re.sub(r"[\s.!?,:;)(]+$", "", " ".join(text.split()).lower())
+    said = re.sub(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]", "", said).strip()
+    if _GREETING.fullmatch(said):
+        return GREETING_REPLY
+    if _THANKS.fullmatch(said):
+        return THANKS_REPLY
+    return None
+
+
 def format_help() -> str:
     """How to ask, shown for ``/help`` and for a mention without a question."""
     return "\n".join(
