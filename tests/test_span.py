@@ -387,3 +387,13 @@ def test_a_word_capitalised_only_to_start_the_sentence_is_not_a_person() -> None
     assert not could_be_person(sentence, 0, len("Voters in Peru"))
     sentence = "Francisco de Orellana sailed down the Amazon in 1542."
     assert could_be_person(sentence, 0, len("Francisco de Orellana"))
+
+
+def test_the_titles_are_the_answer_when_the_name_is_the_question_s() -> None:
+    """ "Who is Jens Stoltenberg?" is answered by his titles, not his name again; titles
+    with no name after them stay whole ("the President of the United States")."""
+    found = answer_span(analyse("Who is Jens Stoltenberg?", None), ENVOY)
+    assert found is not None and ENVOY[slice(*found)] == "NATO Secretary-General"
+    sentence = "The rebels held talks with the President of the United States in May."
+    found = answer_span(analyse("Who did the rebels hold talks with?", None), sentence)
+    assert found is not None and sentence[slice(*found)].endswith("President of the United States")

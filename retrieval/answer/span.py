@@ -132,8 +132,8 @@ def after_titles(sentence: str, start: int, end: int) -> int:
         if m.group().lower() in _TITLES:
             cut = start + m.end()
     rest = sentence[cut:end]
-    if cut == start or not rest.strip():
-        return start
+    if cut == start or not rest.strip() or rest.strip()[0].islower():
+        return start  # no name after the titles ("President of the United States")
     return cut + len(rest) - len(rest.lstrip())
 
 
@@ -367,7 +367,13 @@ def choose(
         return None
     start, end = spans[int(np.argmax(scores))]
     if group in NAMES_ONLY and typed is not None:
-        return after_titles(sentence, start, end), end  # the name without its titles
+        cut = after_titles(sentence, start, end)  # the name without its titles ...
+        own = {spans[k] for k in range(len(spans)) if rows[k, ALL_Q] == 0}
+        if cut > start and (cut, end) not in own:
+            # ... unless the name is the question's own ("Who is Jens Stoltenberg?"): then
+            # the titles are what is asked ("NATO Secretary-General").
+            return start, start + len(sentence[start:cut].rstrip())
+        return cut, end
     return start, end
 
 
