@@ -6,7 +6,7 @@ A question is one of:
   demonstrative at the end ("when was that?"), an ellipsis ("and when?", "what about
   Russia?"), a definite noun phrase that names what the last turn was about ("who
   chaired the talks?" after a question about talks), or a bare question that names
-  nothing at all ("how many people died?", "what caused it?");
+  nothing at all ("how many people died?", "what was the cause?");
 - a complete question, answered as if asked alone (a new topic, or a first turn).
 
 :func:`classify` says which, :func:`subjects` lists what a turn was about (its named
@@ -253,8 +253,7 @@ def _bare(question: str) -> bool:
     """Whether ``question`` names nothing: every word a question word, a function word or
     one that asks about any news story (``_BARE_WORDS``)."""
     words = _content(_words(_LEADING_WH.sub("", question, count=1)))
-    bare = {_norm(w) for w in _BARE_WORDS}
-    return bool(words) and all(w in bare for w in words)
+    return bool(words) and all(w in _BARE for w in words)
 
 
 def _norm(word: str) -> str:
@@ -263,6 +262,9 @@ def _norm(word: str) -> str:
     if w.endswith(("'s", "’s")):
         w = w[:-2]
     return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+
+
+_BARE = frozenset(_norm(w) for w in _BARE_WORDS)
 
 
 def _content(words: Sequence[str]) -> list[str]:
