@@ -239,7 +239,6 @@ _VERB_FORMS = {
         ("break", "broke broken breaks"),
         ("wear", "wore worn wears"),
         ("eat", "ate eaten eats"),
-        ("fight", "fought"),
         ("feel", "felt feels"),
         ("keep", "kept keeps"),
         ("sleep", "slept sleeps"),

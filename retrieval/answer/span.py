@@ -162,6 +162,21 @@ def could_be_person(sentence: str, start: int, end: int) -> bool:
     return len(words) > 1 and not (words[1][:1].islower() and not phrases.is_particle(words[1]))
 
 
+_CLAUSE_MARK = re.compile(r"[,;:]\s*$")
+
+
+def _clause_starts(sentence: str, words: Sequence[re.Match[str]]) -> set[int]:
+    """Which of ``words`` start a new clause: "and", "or", "but", or one after a comma,
+    semicolon or colon."""
+    gaps_from = [0, *(m.end() for m in words[:-1])]
+    return {
+        i
+        for i, (m, gap_from) in enumerate(zip(words, gaps_from, strict=True))
+        if m.group().lower() in ("and", "or", "but")
+        or _CLAUSE_MARK.search(sentence, gap_from, m.start())
+    }
+
+
 def typed_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
     """The name, number, date or place of ``sentence`` that answers the question, or None
     when the sentence holds none of the kind asked for (the engine relies on this None:
@@ -170,20 +185,13 @@ def typed_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
     q_words = [w for w in _WORD.findall(info.text.lower()) if w not in _QUESTION_STOP]
     q_all = {w.lower() for w in _WORD.findall(info.text)}
     q_stems = {_stem(w) for w in q_words if len(w) > 2}
-    words_at = [m.start() for m in _WORD.finditer(sentence)]
+    matches = list(_WORD.finditer(sentence))
+    words_at = [m.start() for m in matches]
     anchors = [
-        i
-        for i, m in enumerate(_WORD.finditer(sentence))
-        if len(m.group()) > 2 and _stem(m.group()) in q_stems
+        i for i, m in enumerate(matches) if len(m.group()) > 2 and _stem(m.group()) in q_stems
     ]
     first = next((i for i, ch in enumerate(sentence) if ch.isalnum()), 0)
-    # Words that start a new clause: "and", "or", "but", or one after a comma or semicolon.
-    breaks = {
-        i
-        for i, m in enumerate(_WORD.finditer(sentence))
-        if m.group().lower() in ("and", "or", "but")
-        or re.search(r"[,;:]\s*$", sentence[: m.start()])
-    }
+    breaks = _clause_starts(sentence, matches) if wh == "quantity" else set()
     best: tuple[float, tuple[int, int]] | None = None
     for start, end in _candidates(wh, sentence):
         # "sworn in by X": X is the agent, not the answer, unless the question asks "by".
