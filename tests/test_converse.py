@@ -86,6 +86,9 @@ def test_a_question_that_names_nothing_is_about_the_last_turn() -> None:
               "What is the immune system?"):  # fmt: skip
         assert r.classify(q, last).kind == "question", q
     assert r.classify("How many people died?").kind == "question"
+    quoted = frozenset(["mitsubishi", "admits", "rules", "for", "625,000", "vehicles"])
+    assert r.classify("how many vehicles?", quoted).kind == "bare"
+    assert r.classify("how many vehicles?", last).kind == "question"
     reading = r.classify("How many people died?", last)
     assert (
         r.rewrite("How many people died?", reading, "Ecuador") == "How many people died (Ecuador)?"
@@ -108,6 +111,15 @@ def test_a_question_that_names_nothing_is_about_the_last_turn() -> None:
 def test_rewrite_pronoun(question: str, antecedent: str, expected: str) -> None:
     """A pronoun is replaced by its antecedent in the form the sentence needs."""
     assert r.rewrite(question, r.classify(question), antecedent) == expected
+
+
+def test_and_before_a_question_of_its_own_is_no_what_about() -> None:
+    """ "and Russia?" asks the earlier question about Russia; "and did the president
+    resign?" is a question of its own, not "what about 'did the president resign'"."""
+    assert r.classify("and Russia?").kind == "about"
+    assert r.classify("and the Yuan dynasty?").focus == "Yuan dynasty"
+    assert r.classify("and did the president resign?").kind == "question"
+    assert r.classify("but why did it fall?").kind == "pronoun"
 
 
 def test_rewrite_ellipsis_and_what_about() -> None:
@@ -361,3 +373,30 @@ def test_a_bare_follow_up_asks_about_the_last_story(
     assert "77" in (turn.answer.text or "") and turn.answer.sources[0].doc_id == "quake"
     switch = respond(qa, [first], "How many people died at the Harwick festival?", asked_at=asked)
     assert switch.kind == "question" and "Five" in (switch.answer.text or "")  # type: ignore[union-attr]
+
+
+def test_a_follow_up_in_the_words_of_the_last_answer_stays_on_its_story(
+    qa_of: Callable[[list[dict[str, str]]], QA],
+) -> None:
+    """ "How many vehicles?" after a quote about Ostrava Motors' vehicles counts that
+    maker's vehicles; asked alone it fits a recall by another maker as well."""
+    rows = [
+        {"id": "tests", "title": "Ostrava Motors admits to rigged fuel tests", "date": "2023-06-10",
+         "url": "https://news.example/tests",
+         "text": "Ostrava Motors admits that its fuel economy tests broke the rules for about "
+                 "625,000 small vehicles sold at home. Its shares fell by a fifth."},
+        {"id": "recall", "title": "Brenner recalls cars", "date": "2023-06-10",
+         "url": "https://news.example/recall",
+         "text": "Brenner recalls 1.1 million vehicles worldwide because the gear lever "
+                 "confuses drivers."},
+    ]  # fmt: skip
+    qa = qa_of(rows)
+    asked = datetime(2023, 6, 11, 9, tzinfo=UTC)
+    alone = qa.answer("How many vehicles?", asked_at=asked)
+    assert alone.abstained or alone.sources[0].doc_id != "tests"
+    first = respond(qa, [], "What did Ostrava Motors admit?", asked_at=asked)
+    assert first.answer is not None and first.answer.sources[0].doc_id == "tests"
+    turn = respond(qa, [first], "How many vehicles?", asked_at=asked)
+    assert turn.kind == "follow-up" and turn.understood.startswith("How many vehicles (")
+    assert turn.answer is not None and not turn.answer.abstained
+    assert "625,000" in (turn.answer.text or "") and turn.answer.sources[0].doc_id == "tests"

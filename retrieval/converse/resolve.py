@@ -6,7 +6,8 @@ A question is one of:
   demonstrative at the end ("when was that?"), an ellipsis ("and when?", "what about
   Russia?"), a definite noun phrase that names what the last turn was about ("who
   chaired the talks?" after a question about talks), or a bare question that names
-  nothing at all ("how many people died?", "what was the cause?");
+  nothing new ("how many people died?", "what was the cause?", "how many vehicles?" after
+  a quote about vehicles);
 - a complete question, answered as if asked alone (a new topic, or a first turn).
 
 :func:`classify` says which, :func:`subjects` lists what a turn was about (its named
@@ -82,9 +83,15 @@ _ELLIPSIS_WH = re.compile(
     r"(?:\s+(?:then|exactly|again))?\s*[.!?]*\s*$",
     re.I,
 )
+# Words that open a question of its own: "and did the president resign?" is no "and X?".
+_ASKING = (
+    r"(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|may|might|"
+    r"what|who|whom|whose|when|where|why|which|how)\b"
+)
 _WHAT_ABOUT = re.compile(
     r"^(?:(?:and|but|so|ok(?:ay)?)\s*,?\s*)?(?:what|how) about\s+(?P<x>.+?)\s*[.!?]*\s*$"
-    r"|^(?:and|but)\s+(?P<y>(?:the\s+)?[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*)*)\s*[.!?]*\s*$",
+    r"|^(?:and|but)\s+(?!" + _ASKING + r")(?P<y>(?:the\s+)?[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*)"
+    r"{0,3})\s*[.!?]*\s*$",
     re.I,
 )
 _AND_START = re.compile(r"^(?:and|but|also|so)\b\s*,?\s*", re.I)
@@ -244,16 +251,18 @@ def classify(question: str, last_words: frozenset[str] = frozenset()) -> Reading
         for np in _definites(q):
             if np.split()[-1].lower() in last_words:
                 return Reading("definite", focus=np)
-    if not own and last_words and _bare(q):
+    if not own and last_words and _bare(q, last_words):
         return Reading("bare")
     return Reading("question", own_names=own)
 
 
-def _bare(question: str) -> bool:
-    """Whether ``question`` names nothing: every word a question word, a function word or
-    one that asks about any news story (``_BARE_WORDS``)."""
+def _bare(question: str, last_words: frozenset[str]) -> bool:
+    """Whether ``question`` names nothing new: every word a question word, a function
+    word, one that asks about any news story (``_BARE_WORDS``) or one of the last turn's
+    (``last_words``: "how many vehicles?" after a quote about vehicles)."""
     words = _content(_words(_LEADING_WH.sub("", question, count=1)))
-    return bool(words) and all(w in _BARE for w in words)
+    said = {_norm(w) for w in last_words}
+    return bool(words) and all(w in _BARE or w in said for w in words)
 
 
 def _norm(word: str) -> str:
