@@ -80,7 +80,8 @@ def test_a_question_that_names_nothing_is_about_the_last_turn() -> None:
     story; a question with a name or a word of its own, or with no turn before it, does
     not."""
     last = frozenset(["what", "happened", "in", "ecuador"])
-    for q in ("How many people died?", "Who was arrested?", "who won", "What was the cause?"):
+    for q in ("How many people died?", "Who was arrested?", "who won", "What was the cause?",
+              "how many died?", "What happened?"):  # fmt: skip
         assert r.classify(q, last).kind == "bare", q
     for q in ("How large can ctenophora grow?", "How many people died in Kerala?",
               "What is the immune system?"):  # fmt: skip
@@ -120,6 +121,30 @@ def test_and_before_a_question_of_its_own_is_no_what_about() -> None:
     assert r.classify("and the Yuan dynasty?").focus == "Yuan dynasty"
     assert r.classify("and did the president resign?").kind == "question"
     assert r.classify("but why did it fall?").kind == "pronoun"
+
+
+def test_she_is_the_name_the_last_turn_shows_to_be_a_person() -> None:
+    """ "her" after a question on Brazil's vote against Rousseff is Rousseff, whom the quote
+    gives a title, not Brazil, the most salient name; with no person among the subjects,
+    the person the quote names; with none at all, the most salient name as before."""
+    q = "who would replace her?"
+    said = (
+        "Why did Brazil's lower house vote to impeach Rousseff? The Chamber of Deputies "
+        "votes to impeach President Dilma Rousseff."
+    )
+    assert r.is_person("Rousseff", said) and not r.is_person("Brazil", said)
+    assert r.is_person("Hale", "Anton Hale said the talks were over.")
+    assert not r.is_person("General Conference", "The General Conference met.")
+    reading = r.classify(q)
+    assert r.pick_antecedent(reading, q, ["Brazil", "Rousseff"], said, said) == "Rousseff"
+    quote = "Brazil's lower house votes to impeach President Dilma Rousseff."
+    assert r.pick_antecedent(reading, q, ["Brazil"], quote, quote) == "President Dilma Rousseff"
+    # Nothing says Tesla is no person: he stays the subject.
+    assert r.pick_antecedent(reading, q, ["Tesla"], quote, "Who hired Tesla? " + quote) == "Tesla"
+    it = r.classify("what did it cost?")
+    assert r.pick_antecedent(it, "what did it cost?", ["Brazil", "Rousseff"], said, said) == (
+        "Brazil"
+    )
 
 
 def test_rewrite_ellipsis_and_what_about() -> None:
@@ -400,3 +425,37 @@ def test_a_follow_up_in_the_words_of_the_last_answer_stays_on_its_story(
     assert turn.kind == "follow-up" and turn.understood.startswith("How many vehicles (")
     assert turn.answer is not None and not turn.answer.abstained
     assert "625,000" in (turn.answer.text or "") and turn.answer.sources[0].doc_id == "tests"
+
+
+def test_a_bare_follow_up_the_story_does_not_answer_is_not_asked_alone(
+    qa_of: Callable[[list[dict[str, str]]], QA],
+) -> None:
+    """When the last story has no toll, "How many people died?" abstains rather than
+    quote another story's toll (asked alone, the words fit any story that counts deaths);
+    "who did he replace?" after "Who is Ivo Marek?" asks about Marek, not his titles."""
+    rows = [
+        {"id": "flood", "title": "Floods in Velmar", "date": "2023-06-10",
+         "url": "https://news.example/flood",
+         "text": "Heavy rain floods the old town of Velmar and closes its harbour for a week."},
+        {"id": "festival", "title": "Deaths at a music festival", "date": "2023-06-10",
+         "url": "https://news.example/festival",
+         "text": "Five people died at the Harwick music festival after taking drugs, "
+                 "police say. Five more people are in hospital."},
+        {"id": "cabinet", "title": "Velmar's new prime minister", "date": "2023-06-10",
+         "url": "https://news.example/cabinet",
+         "text": "The council of Velmar appoints Ivo Marek as Prime Minister of Velmar, "
+                 "replacing Anton Hale."},
+    ]  # fmt: skip
+    qa = qa_of(rows)
+    asked = datetime(2023, 6, 11, 9, tzinfo=UTC)
+    alone = qa.answer("How many people died?", asked_at=asked)
+    assert not alone.abstained and alone.sources[0].doc_id == "festival"
+    first = respond(qa, [], "What happened in Velmar?", asked_at=asked)
+    assert first.answer is not None and not first.answer.abstained
+    turn = respond(qa, [first], "How many people died?", asked_at=asked)
+    assert turn.kind == "follow-up" and turn.understood == "How many people died (Velmar)?"
+    assert turn.answer is not None and turn.answer.abstained
+    who = respond(qa, [], "Who is Ivo Marek?", asked_at=asked)
+    turn = respond(qa, [who], "who did he replace?", asked_at=asked)
+    assert turn.understood == "who did Ivo Marek replace?"
+    assert "Anton Hale" in (turn.answer.text or "")  # type: ignore[union-attr]

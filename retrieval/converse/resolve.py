@@ -387,14 +387,64 @@ def rewrite(question: str, reading: Reading, antecedent: str, previous: str = ""
     return q
 
 
+# A name is a person's where the text gives it a title or has it speak: "President Dilma
+# Rousseff", "Rousseff said".
+_TITLES = (
+    r"(?:President|Prime\s+Minister|Minister|Chancellor|King|Queen|Prince|Princess|Pope|"
+    r"Senator|Governor|Mayor|General|Secretary|Mr|Mrs|Ms|Dr|Judge|Sir|Lady|Lord|Chief|"
+    r"leader|chairman|chairwoman|spokesman|spokeswoman|actor|actress|singer|musician|"
+    r"player|coach|striker|boxer|golfer|jockey|rapper|author|director)\.?"
+)
+_SPEAKS = r"(?:said|says|told|tells|added|announced|denied|,\s+who)\b"
+
+
+def is_person(name: str, text: str) -> bool:
+    """Whether ``text`` shows ``name`` to be a person's: a title before it ("President
+    Dilma Rousseff") or a verb of speech after it ("Rousseff said")."""
+    if m := re.match(rf"{_TITLES}\s+", name):
+        # A title and a full name: "President Dilma Rousseff", not "General Conference".
+        return len(re.findall(r"\b[A-Z]", name[m.end() :])) >= 2
+    n, last = re.escape(name), re.escape(name.split()[-1])
+    titled = rf"\b{_TITLES}\s+(?:[A-Z][\w'’.-]*\s+){{0,3}}{n}\b"
+    speaks = rf"\b{last}\s+{_SPEAKS}"
+    return re.search(titled, text) is not None or re.search(speaks, text) is not None
+
+
+def _is_thing(name: str, text: str) -> bool:
+    """Whether ``text`` shows ``name`` to be no person: written in capitals ("NATO"), a
+    place ("in Brazil") or the owner of a body ("Brazil's lower house")."""
+    n = re.escape(name)
+    return (
+        name.isupper()
+        or re.search(rf"\b(?:in|at|from|into|across|near)\s+(?:the\s+)?{n}\b", text) is not None
+        or re.search(rf"\b{n}['’]s\s+(?:lower\s+|upper\s+)?{_BODIES}", text, re.I) is not None
+    )
+
+
+_BODIES = (
+    r"(?:house|chamber|parliament|government|congress|senate|army|police|court|capital|"
+    r"economy|people|president|prime\s+minister|cabinet|ministry|team|coast|border)\b"
+)
+
+
 def pick_antecedent(
-    reading: Reading, question: str, candidates: Sequence[str], previous: str
+    reading: Reading, question: str, candidates: Sequence[str], previous: str, said: str = ""
 ) -> str | None:
     """What the follow-up's pronoun stands for: an event ("where will it be held?") is the
-    earlier question's definite noun phrase; otherwise its most salient name."""
+    earlier question's definite noun phrase; "he" or "she" the most salient name that
+    ``said`` (the last turn's question and answer) shows to be a person's ("her" after a
+    question on Brazil's vote on Rousseff), else, when every name is a thing's, the first
+    person ``said`` names; otherwise the most salient name."""
     pronoun = (reading.pronoun or "").lower()
     if pronoun in ("it", "that", "this") and _EVENT_VERB.search(question):
         events = [np for np in _definites(previous) if np.split()[-1] not in _NOT_NAMES]
         if events:
             return events[0]
+    if pronoun in PERSON_PRONOUNS:
+        people = [c for c in candidates if is_person(c, said)]
+        if not people and all(_is_thing(c, said) for c in candidates):
+            named = [n for part in re.split(r"(?<=[.!?])\s+", said) for n in names(part)]
+            people = [n for n in named if is_person(n, said)]
+        if people:
+            return people[0]
     return candidates[0] if candidates else None

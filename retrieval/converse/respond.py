@@ -198,7 +198,8 @@ def _follow_up(
 ) -> Turn:  # fmt: skip
     uses: list[ContextUse] = []
     previous = source.understood
-    antecedent = resolve.pick_antecedent(reading, q, source.subjects, previous)
+    said = f"{previous} {source.answer.text or ''}" if source.answer else previous
+    antecedent = resolve.pick_antecedent(reading, q, source.subjects, previous, said)
     answered = _answered_name(source, reading)
     if answered is not None:
         antecedent = answered
@@ -223,8 +224,9 @@ def _follow_up(
         understood, asked_at=asked_at, since=since, until=until, prefer_docs=source.doc_ids,
         prefer_weight=prefer_weight, retriever=retriever, explain=explain,
     )  # fmt: skip
-    if answer.abstained:
-        # The context did not help: if the question finds an answer alone, that is it.
+    if answer.abstained and reading.kind != "bare":
+        # The context did not help: if the question finds an answer alone, that is it (not
+        # for a question that names nothing: alone, it fits whichever story comes first).
         alone = _alone(qa, retriever, q, number, asked_at, since, until, switched=True)
         if alone.answer is not None and not alone.answer.abstained:
             tried = ContextUse(source.number, "tried without an answer", understood)
@@ -235,12 +237,16 @@ def _follow_up(
     )  # fmt: skip
 
 
+_WHO_IS = re.compile(r"\s*who(?:'s|\s+is|\s+was)\s", re.I)
+
+
 def _answered_name(source: Turn, reading: Reading) -> str | None:
     """The earlier answer itself when a pronoun points at it: "he" after "who will chair
     the talks?" is the person the answer names. Only when the earlier question had no
     stronger subject of its own: a name its story's title holds ("Tesla" in "Nikola
     Tesla") stays the subject ("who hired Tesla?", then "what was his device called?"),
-    unless the question names it with "the" ("who won the Masters?": no person)."""
+    unless the question names it with "the" ("who won the Masters?": no person), and not
+    after "who is X?", whose answer is X's titles."""
     answer = source.answer
     pronoun = (reading.pronoun or "").lower()
     if reading.kind != "pronoun" or answer is None or answer.span is None or not answer.text:
@@ -255,6 +261,8 @@ def _answered_name(source: Turn, reading: Reading) -> str | None:
     ]  # fmt: skip
     if subjects and resolve.named_by(title, subjects[0]):
         return None
+    if subjects and _WHO_IS.match(source.understood):
+        return None  # "Who is Volodymyr Groysman?": the answer is his titles, he the subject
     s, e = answer.span
     name = resolve.names(answer.text[s:e])
     return name[0] if name else None
