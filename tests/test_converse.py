@@ -459,3 +459,32 @@ def test_a_bare_follow_up_the_story_does_not_answer_is_not_asked_alone(
     turn = respond(qa, [who], "who did he replace?", asked_at=asked)
     assert turn.understood == "who did Ivo Marek replace?"
     assert "Anton Hale" in (turn.answer.text or "")  # type: ignore[union-attr]
+
+
+def test_a_question_that_finds_nothing_alone_is_tried_on_the_last_story(
+    qa_of: Callable[[list[dict[str, str]]], QA],
+) -> None:
+    """After "Which airline was hijacked?", "where did the plane land?" names nothing and
+    finds nothing alone; on the last turn's subject (the airline its answer named) and
+    story it is answered. A question on another topic stays abstained."""
+    rows = [
+        {"id": "hijack", "title": "Drama at Larnaca airport", "date": "2023-06-10",
+         "url": "https://news.example/hijack",
+         "text": "A hijacked Ostravia Air flight lands in Larnaca. All hostages are released "
+                 "and the hijacker gives himself up."},
+        {"id": "harvest", "title": "Record harvest", "date": "2023-06-10",
+         "url": "https://news.example/harvest",
+         "text": "Farmers in Velmar bring in a record wheat harvest after a wet spring."},
+    ]  # fmt: skip
+    qa = qa_of(rows)
+    asked = datetime(2023, 6, 11, 9, tzinfo=UTC)
+    assert qa.answer("where did the plane land?", asked_at=asked).abstained
+    first = respond(qa, [], "Which airline was hijacked?", asked_at=asked)
+    assert first.answer is not None and not first.answer.abstained
+    assert "Ostravia Air" in first.subjects
+    turn = respond(qa, [first], "where did the plane land?", asked_at=asked)
+    assert turn.kind == "follow-up" and turn.understood.startswith("where did the plane land (")
+    assert turn.answer is not None and not turn.answer.abstained
+    assert "Larnaca" in (turn.answer.text or "") and turn.answer.sources[0].doc_id == "hijack"
+    other = respond(qa, [first], "which method of transport did the empire use?", asked_at=asked)
+    assert other.kind == "question" and other.answer is not None and other.answer.abstained
