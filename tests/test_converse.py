@@ -47,6 +47,8 @@ def qa(default_index: Settings, model) -> QA:  # type: ignore[no-untyped-def]
         ("What are the sources?", "sources"),
         ("who said that?", "who_said"),
         ("Says who?", "who_said"),
+        ("who claimed that?", "who_said"),
+        ("who claimed it?", "pronoun"),  # after an attack: who claimed responsibility
         ("why?", "why"),
         ("And why is that?", "why"),
         ("Where will it be held?", "pronoun"),

@@ -42,8 +42,9 @@ _REQUESTS = (
         + _END,
         re.I)),
     ("who_said", re.compile(
-        r"^(?:(?:and|but|so)\s*,?\s*)?(?:who (?:said|says|stated|claimed|told|wrote)"
-        r"(?: (?:that|this|it|so))?|says who|according to whom|who is (?:that|this) from)"
+        r"^(?:(?:and|but|so)\s*,?\s*)?(?:who (?:said|says|stated|told|wrote)"
+        r"(?: (?:that|this|it|so))?|who claimed (?:that|this|so)|says who|according to whom|"
+        r"who is (?:that|this) from)"
         + _END,
         re.I)),
     ("why", re.compile(
