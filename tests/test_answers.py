@@ -308,6 +308,7 @@ def test_the_news_on_a_subject_is_its_newest_story(toll: QA) -> None:
         ("What happened in Ecuador?", "Ecuador"),
         ("what's the latest on the Panama Papers", "the Panama Papers"),
         ("Any news about Zika?", "Zika"),
+        ("what happened between nato and russia?", "nato and russia"),
         ("What's the latest death toll from the Puttingal temple fire?", None),
         ("What happened to his ribs in the accident?", None),
         ("What new product did Bank of America introduce in 1958?", None),

@@ -143,6 +143,10 @@ def test_she_is_the_name_the_last_turn_shows_to_be_a_person() -> None:
     assert r.pick_antecedent(reading, q, ["Brazil"], quote, quote) == "President Dilma Rousseff"
     # Nothing says Tesla is no person: he stays the subject.
     assert r.pick_antecedent(reading, q, ["Tesla"], quote, "Who hired Tesla? " + quote) == "Tesla"
+    who = r.classify("who is he?")
+    assert (
+        r.pick_antecedent(who, "who is he?", ["Brussels"], said, "They meet in Brussels.") is None
+    )
     it = r.classify("what did it cost?")
     assert r.pick_antecedent(it, "what did it cost?", ["Brazil", "Rousseff"], said, said) == (
         "Brazil"
@@ -256,6 +260,17 @@ def test_nato_council_meeting_follow_up(qa: QA) -> None:
     text = format_turn(turn)
     assert text.startswith("-# Taken as: Where will the council meeting be held?\n> ")
     assert "understood as: Where will the council meeting be held?" in turn.explain()
+
+
+def test_a_name_typed_in_lower_case_is_no_follow_up(qa: QA) -> None:
+    """ "what did stoltenberg say?" after a quote naming Stoltenberg names him itself: it
+    is asked alone (his newest statement), not read as a question about the last story."""
+    first = respond(qa, [], "Who will chair the talks?", asked_at=ASKED)
+    assert "Stoltenberg" in (first.answer.text or "")  # type: ignore[union-attr]
+    turn = respond(qa, [first], "what did stoltenberg say?", asked_at=ASKED)
+    assert turn.kind == "question" and turn.understood == "what did stoltenberg say?"
+    assert turn.answer == qa.answer("what did stoltenberg say?", asked_at=ASKED)
+    assert not turn.answer.abstained
 
 
 def test_topic_switch_is_answered_as_if_alone(qa: QA) -> None:

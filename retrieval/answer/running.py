@@ -140,7 +140,7 @@ def first_report(
 _SUMMARY = re.compile(
     r"^\s*(?:so,?\s+|and\s+)?(?:"
     r"what(?:'s|’s| is| has)?\s+(?:happened|been happening|happening|going on|new|the latest"
-    r"|the news)\s+(?:in|on|with|to|at|about|from|regarding|for|of)"
+    r"|the news)\s+(?:in|on|with|to|at|about|from|regarding|for|of|between)"
     r"|(?:any|the latest|latest)\s+(?:news|updates?)\s+(?:on|about|from|in|regarding|for)"
     r"|tell me about|news (?:on|about))"
     r"\s+(?P<subject>[^?.!]+?)\s*[?.!]*\s*$",

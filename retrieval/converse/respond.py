@@ -160,8 +160,10 @@ def _last_answered(history: Sequence[Turn]) -> Turn | None:
 
 
 def _last_words(turn: Turn) -> frozenset[str]:
+    """The words of the last question and quote that are written in lower case somewhere
+    in them: a name ("Stoltenberg") is no word a question can lean on without naming it."""
     text = turn.understood + " " + ((turn.answer.text or "") if turn.answer else "")
-    return frozenset(w.lower() for w in re.findall(r"[\w-]+", text))
+    return frozenset(w for w in re.findall(r"[\w-]+", text) if not w[:1].isupper())
 
 
 def _known(retriever: Retriever, turn: Turn, own_names: Sequence[str]) -> bool:
