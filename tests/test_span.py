@@ -127,6 +127,20 @@ def test_typed_span_is_the_name_number_place_or_date_asked_for(
             "cello",
             "child",
         ),
+        (  # a keyword question about a toll asks for the count all the same
+            "death toll ecuador earthquake",
+            "The death toll from Saturday night's earthquake in Ecuador rises to 262 with "
+            "more than 2,500 people injured.",
+            "262",
+            "2,500",
+        ),
+        (
+            "latest death toll kumamoto earthquake",
+            "A second earthquake hits southern Japan with a magnitude of 7.1 killing at least "
+            "32 people with the death toll from both earthquakes rising to 42.",
+            "42",
+            "7.1",
+        ),
     ],
 )
 def test_span_holds_the_answer_and_is_short(

@@ -81,6 +81,21 @@ QUANTITY = re.compile(
     r"\bwhat(?:'s| is| was)? (?:the )?(?:\w+ )?(?:toll|tally)\b",  # "what is the death toll"
     re.I,
 )
+# A question with no wh-word that names a toll or a tally ("death toll ecuador
+# earthquake", "latest death toll kumamoto") asks for a number all the same.
+_TOLL = re.compile(r"\b(?:toll|tally)\b", re.I)
+
+
+def asks_quantity(wh: str, question: str) -> bool:
+    """Whether the answer is a quantity: "how many", "how heavy", "what magnitude", or a
+    keyword question about a toll."""
+    return (
+        wh == "how_many"
+        or QUANTITY.search(question) is not None
+        or (wh in ("other", "what") and _TOLL.search(question) is not None)
+    )
+
+
 WH_GROUPS = ("how_many", "when", "who", "where", "what", "what_is", "what_do", "what_type",
              "which", "how", "other")  # fmt: skip
 # "What" split by the word after it: "what is X" asks for a thing named or defined,
@@ -152,7 +167,7 @@ def wh_group(wh: str, question: str) -> str:
     choice among things, most often a name), "what" split by the word after it (see
     :data:`WH_GROUPS`) and quantities ("how heavy", "what magnitude") counted with "how
     many"."""
-    if QUANTITY.search(question):
+    if asks_quantity(wh, question):
         return "how_many"
     if wh == "what" and re.search(r"\bwhich\b", question, re.I):
         return "which"

@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.answer import phrases
-from retrieval.answer.phrases import QUANTITY
 from retrieval.answer.question import QuestionInfo
 from retrieval.dates import DATE_PHRASE
 from retrieval.errors import ConfigError
@@ -181,7 +180,7 @@ def typed_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
     """The name, number, date or place of ``sentence`` that answers the question, or None
     when the sentence holds none of the kind asked for (the engine relies on this None:
     such a sentence holds no answer of that kind)."""
-    wh = "quantity" if info.wh == "how_many" or QUANTITY.search(info.text) else info.wh
+    wh = "quantity" if phrases.asks_quantity(info.wh, info.text) else info.wh
     q_words = [w for w in _WORD.findall(info.text.lower()) if w not in _QUESTION_STOP]
     q_all = {w.lower() for w in _WORD.findall(info.text)}
     q_stems = {_stem(w) for w in q_words if len(w) > 2}
