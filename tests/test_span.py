@@ -411,3 +411,29 @@ def test_the_titles_are_the_answer_when_the_name_is_the_question_s() -> None:
     sentence = "The rebels held talks with the President of the United States in May."
     found = answer_span(analyse("Who did the rebels hold talks with?", None), sentence)
     assert found is not None and sentence[slice(*found)].endswith("President of the United States")
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "span"),
+    [
+        (
+            "how many died in the norway helicopter crash",
+            "Norwegian rescue officials said the search operation after a helicopter crash is "
+            "over and that all 13 people on board the aircraft are presumed dead.",
+            "all 13 people",
+        ),
+        (  # a range stays whole
+            "How many membranes does the chloroplast have?",
+            "The chloroplast has three or four membranes.",
+            "three or four membranes",
+        ),
+    ],
+)
+def test_count_span_leaves_out_the_clause_before_it(
+    question: str, sentence: str, span: str
+) -> None:
+    """A count's bold span starts at the count (or its qualifier), not in the clause
+    before it ("over and that all 13 people"), and a range ("three or four") stays whole."""
+    found = answer_span(analyse(question), sentence)
+    assert found is not None
+    assert sentence[found[0] : found[1]] == span

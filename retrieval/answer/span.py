@@ -348,8 +348,30 @@ def answer_span(
     if picked is None:
         return typed if group in TYPED_FALLBACK else None
     if group == "how_many":
-        return picked[0], _with_counted(info, sentence, picked[1])
+        start, end = _count_only(sentence, picked, typed)
+        return start, _with_counted(info, sentence, end)
     return picked
+
+
+_CLAUSE_WORD = re.compile(r"\b(?:and|or|but|that|which|who)\b", re.I)
+
+
+def _count_only(
+    sentence: str, picked: tuple[int, int], typed: tuple[int, int] | None
+) -> tuple[int, int]:
+    """A count's span without the clause before the typed number ("the search is over
+    and that all 13 people" -> "all 13 people")."""
+    if typed is None or not (picked[0] <= typed[0] and typed[1] <= picked[1]):
+        return picked
+    cut = None
+    for m in _CLAUSE_WORD.finditer(sentence, picked[0], typed[0]):
+        cut = m.end()
+    if cut is None or NUMBER_PHRASE.search(sentence, picked[0], cut):
+        # a count before the clause word may be the one asked for, or make a range with
+        # the typed one ("three or four", "500 and 2,000"): the span stays whole
+        return picked
+    word = _WORD.search(sentence, cut, typed[0])
+    return (word.start() if word else typed[0]), picked[1]
 
 
 def choose(
