@@ -154,11 +154,16 @@ def test_she_is_the_name_the_last_turn_shows_to_be_a_person() -> None:
 
 
 def test_rewrite_ellipsis_and_what_about() -> None:
-    """An ellipsis ("and where?") asks the earlier question again with a new question word;
-    "what about Russia?" puts Russia in the earlier subject's place."""
+    """An ellipsis ("and where?") asks the earlier question again with a new question word
+    ("where did it happen" for "what happened"); "what about Russia?" puts Russia in the
+    earlier subject's place."""
     previous = "When did NATO meet Russia?"
     assert r.rewrite("and where?", r.classify("and where?"), "", previous) == (
         "Where did NATO meet Russia?"
+    )
+    previous = "What happened to Will Smith?"
+    assert r.rewrite("where?", r.classify("where?"), "", previous) == (
+        "Where did it happen to Will Smith?"
     )
     previous = "What did NATO say about the meeting?"
     reading = r.classify("What about Russia?")

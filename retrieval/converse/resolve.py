@@ -104,6 +104,7 @@ _LEADING_WH = re.compile(
     r"when|where|who|whom|whose|why|how)\s+",
     re.I,
 )
+_WHAT_HAPPENED = re.compile(r"(?:what|so what)\s+(?:has\s+|had\s+)?happen(?:ed|s)\s", re.I)
 # Events that "it" stands for: "where will it be held?" names the meeting, not NATO.
 _EVENT_VERB = re.compile(
     r"\b(?:be held|held|take place|took place|taking place|happen|happened|start|started|"
@@ -378,6 +379,8 @@ def rewrite(question: str, reading: Reading, antecedent: str, previous: str = ""
     if reading.kind == "ellipsis" and previous:
         rest = _LEADING_WH.sub("", previous, count=1)
         wh = reading.wh or ""
+        if _WHAT_HAPPENED.match(previous):  # "What happened to Will Smith?", "where?"
+            return _case(f"{wh} did it happen {rest}", True)
         return _case(f"{wh} {rest}" if rest != previous else f"{wh}: {previous}", True)
     if reading.kind == "about" and previous and reading.focus:
         if antecedent and antecedent in previous:
