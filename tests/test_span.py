@@ -437,3 +437,36 @@ def test_count_span_leaves_out_the_clause_before_it(
     found = answer_span(analyse(question), sentence)
     assert found is not None
     assert sentence[found[0] : found[1]] == span
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "span"),
+    [
+        (
+            "who resignd in kyrgyzstan",
+            "The Prime Minister of Kyrgyzstan Temir Sariyev announces he will resign from his "
+            "post.",
+            "Temir Sariyev",
+        ),
+        (
+            "who is the prime minister of ukraine",
+            "The Prime Minister of Ukraine Arseniy Yatsenyuk resigns from office in a televised "
+            "address.",
+            "Arseniy Yatsenyuk",
+        ),
+        (  # a place the question does not give stays: it may be what tells two people apart
+            "Who resigned?",
+            "The Prime Minister of Kyrgyzstan Temir Sariyev announces he will resign from his "
+            "post.",
+            "Prime Minister of Kyrgyzstan Temir Sariyev",
+        ),
+    ],
+)
+def test_who_span_leaves_out_the_title_and_place_the_question_gives(
+    question: str, sentence: str, span: str
+) -> None:
+    """For "who", the name is bolded without a title's place that the question already
+    names ("of Kyrgyzstan"), not glued to it ("Ukraine Arseniy Yatsenyuk")."""
+    found = answer_span(analyse(question), sentence)
+    assert found is not None
+    assert sentence[found[0] : found[1]] == span

@@ -350,7 +350,40 @@ def answer_span(
     if group == "how_many":
         start, end = _count_only(sentence, picked, typed)
         return start, _with_counted(info, sentence, end)
+    if group in NAMES_ONLY and typed is not None:
+        return _without_asked_place(info, sentence, picked)
     return picked
+
+
+def _without_asked_place(
+    info: QuestionInfo, sentence: str, picked: tuple[int, int]
+) -> tuple[int, int]:
+    """A person's name without the title and the place of it ("of X") that the question
+    already gives ("who resigned in Kyrgyzstan?": "Temir Sariyev", not "Prime Minister of
+    Kyrgyzstan Temir Sariyev"; "Arseniy Yatsenyuk", not "Ukraine Arseniy Yatsenyuk"),
+    where at least two capitalised words remain."""
+    q_all = {w.lower() for w in _WORD.findall(info.text)}
+    words = list(re.finditer(r"[\w'’.&-]+", sentence[picked[0] : picked[1]]))
+    before = sentence[: picked[0]].split()
+    prev = before[-1].lower() if before else ""
+    k, asked = 0, False
+    while k < len(words):
+        w = words[k].group()
+        low = w.lower()
+        if low in q_all and w[:1].isupper() and low not in _TITLES and prev == "of":
+            asked = True  # the place of a title: "Prime Minister of Kyrgyzstan"
+        elif not (low in _TITLES or low in _CONNECTORS):
+            break
+        k, prev = k + 1, low
+    rest = words[k:]
+    if (
+        not asked
+        or len(rest) < 2
+        or rest[0].group().lower() in q_all  # the place goes on: "of Super Bowl V"
+        or not all(m.group()[:1].isupper() for m in rest)
+    ):
+        return picked
+    return picked[0] + rest[0].start(), picked[1]
 
 
 _CLAUSE_WORD = re.compile(r"\b(?:and|or|but|that|which|who)\b", re.I)
