@@ -291,6 +291,19 @@ def test_a_count_asked_plainly_is_the_newest_report(toll: QA) -> None:
         assert a.span and count in a.text[a.span[0] : a.span[1]], (question, a.span)
 
 
+def test_chat_spellings_of_question_words_are_read_as_the_words(toll: QA) -> None:
+    """ "hw many died ...", "wat happend at ..." are answered as "how many died ...",
+    "what happened at ...": the newest toll bolded, the newest story quoted; the answer
+    keeps the question as it was typed."""
+    when = datetime(2023, 6, 13, 18, tzinfo=UTC)
+    a = toll.answer("hw many people died in the oskarvik temple fire", asked_at=when)
+    assert not a.abstained and a.text and a.span, a.text
+    assert "31" in a.text[a.span[0] : a.span[1]], a.text
+    assert a.question == "hw many people died in the oskarvik temple fire"
+    a = toll.answer("wat happend at the oskarvik temple", asked_at=when)
+    assert not a.abstained and a.sources[0].doc_id == "fire-3", a.text
+
+
 def test_the_news_on_a_subject_is_its_newest_story(toll: QA) -> None:
     """ "What happened at X?" quotes the newest story up to the asking day whose passage
     names X, and still abstains on a subject the corpus never names."""

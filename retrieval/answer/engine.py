@@ -17,7 +17,7 @@ from retrieval.answer.features import (
     featurize,
     presence,
 )
-from retrieval.answer.question import QuestionInfo, analyse
+from retrieval.answer.question import QuestionInfo, analyse, respelled
 from retrieval.answer.ranker import Ranker, calibration_inputs
 from retrieval.answer.running import (
     first_report,
@@ -413,6 +413,7 @@ def answer(
     chunks searched, as benchmarks do to ask a question of a corpus without its answer;
     ``prefer`` and ``prefer_weight`` favour some chunks, as a conversation does its
     stories (see :meth:`Retriever.search`). ``explain`` keeps the :class:`Trace`."""
+    original, question = question, respelled(question)
     terms = retriever.lexical.terms
     if not set(terms(question)) - set(terms(QUESTION_WORDS)):
         raise BadQuestionError(
@@ -445,7 +446,7 @@ def answer(
         confidence = agreed(confidence, second, threshold)
     if story is None and (not cands or confidence < threshold or speaker is not None):
         # (the words of someone who never speaks in the corpus are not on record)
-        return Answer(question, None, _sources(hits, 3), confidence, True, passages, trace=trace)
+        return Answer(original, None, _sources(hits, 3), confidence, True, passages, trace=trace)
     text, offset = quote(best, partner)
     span = _shift(answer_span(g.info, best.text), offset) if story is None else None
     if (
@@ -457,7 +458,7 @@ def answer(
         span = _shift(answer_span(g.info, partner.text), offset + partner.start - best.start)
     backing = [best.hit, *_duplicates(best, cands)]
     return Answer(
-        question=question,
+        question=original,
         text=text,
         sources=_sources(backing, 10),
         confidence=confidence,

@@ -42,6 +42,26 @@ class QuestionInfo:
     asked: date | None  # the day it was asked (None: unknown)
 
 
+# Chat spellings of a question's first word ("wat happend in ecuador", "hw many died"),
+# and of "happened" anywhere: read as the words they stand for, so that the question gets
+# its answer type and its words match the corpus.
+_FIRST_WORD = {
+    "wat": "what", "wht": "what", "waht": "what", "whta": "what", "wats": "what's",
+    "whats": "what's", "wher": "where", "whre": "where", "wheres": "where's",
+    "whos": "who's", "wen": "when", "hw": "how", "hwo": "how",
+}  # fmt: skip
+_LEADING = re.compile(r"^(\W*)([A-Za-z]+)\b")
+_HAPPENED = re.compile(r"\b(?:happend|happned|hapened|hapend)\b", re.I)
+
+
+def respelled(question: str) -> str:
+    """``question`` with chat spellings of its question words written out."""
+    m = _LEADING.match(question)
+    if m and m.group(2).lower() in _FIRST_WORD:
+        question = m.group(1) + _FIRST_WORD[m.group(2).lower()] + question[m.end() :]
+    return _HAPPENED.sub("happened", question)
+
+
 def answer_type(question: str) -> str:
     for name, pattern in _WH:
         if pattern.search(question):
