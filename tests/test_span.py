@@ -18,6 +18,7 @@ from retrieval.answer.span import (
     SpanScorer,
     answer_span,
     could_be_person,
+    identity_span,
     shipped_scorer,
     typed_span,
 )
@@ -470,3 +471,37 @@ def test_who_span_leaves_out_the_title_and_place_the_question_gives(
     found = answer_span(analyse(question), sentence)
     assert found is not None
     assert sentence[found[0] : found[1]] == span
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        ("Who is Harriet Tubman?",
+         "Former slave Harriet Tubman will replace Andrew Jackson on the twenty-dollar bill.",
+         "Former slave"),
+        ("Who is Ruto?",
+         "The court ends the case against Kenya's Deputy President William Ruto and his trial.",
+         "Kenya's Deputy President"),
+        ("Who was Xulhaz Mannan?",
+         "Xulhaz Mannan, a Bangladeshi employee of a U.S. charity, is hacked to death in Dhaka.",
+         "a Bangladeshi employee of a U.S. charity"),
+    ],
+)  # fmt: skip
+def test_who_is_a_name_is_answered_by_what_the_sentence_says_they_are(
+    question: str, sentence: str, expected: str
+) -> None:
+    """ "Who is X?" marks what the sentence calls X (the words before the name, or an
+    apposition after it), not another name of the sentence ("Andrew Jackson")."""
+    found = answer_span(analyse(question, None), sentence)
+    assert found is not None and sentence[found[0] : found[1]] == expected
+
+
+def test_who_is_without_a_name_or_a_description_is_left_to_the_scorer() -> None:
+    """ "Who was the inventor of ...?" names no one, and "appoints Volodmyr Groysman" says
+    nothing of what he is: neither is an identity question's answer."""
+    verbs = shipped_scorer().verbs
+    assert identity_span("Who was the inventor of the engine?", "Newcomen built it.", verbs) is None
+    sentence = "Russia's Deputy Defense Minister Anatoly Antonov said so."
+    assert identity_span("Who is Russia's Deputy Defense Minister?", sentence, verbs) is None
+    sentence = "The Verkhovna Rada appoints Volodmyr Groysman as the Prime Minister of Ukraine."
+    assert identity_span("Who is Volodymyr Groysman?", sentence, verbs) is None

@@ -338,6 +338,8 @@ def answer_span(
     the typed pick (a person's name) comes first, the scorer only where it finds none; for
     "how many" the phrase is the typed number or one that holds it."""
     scorer = scorer or shipped_scorer()
+    if (who := identity_span(info.text, sentence, scorer.verbs)) is not None:
+        return who
     group = phrases.wh_group(info.wh, info.text)
     typed = typed_span(info, sentence)
     found = phrases.phrases(info.text, sentence, typed, scorer.verbs)
@@ -384,6 +386,58 @@ def _without_asked_place(
     ):
         return picked
     return picked[0] + rest[0].start(), picked[1]
+
+
+_WHO_IS = re.compile(r"^\s*who(?:'s|\s+is|\s+was)\s+(?P<name>[^?]+?)\s*\??\s*$", re.I)
+_DESCRIPTOR_WORDS = 6
+_TOKEN = re.compile(r"[\w'’.&-]+")
+_APPOSITIVE = re.compile(r",\s+(?P<np>(?:a|an|the)\s+[^,;()]+?)\s*(?:[,;(]|$|\.\s*$)", re.I)
+
+
+def _in_name(word: str) -> bool:
+    """A word of a person's name: capitalised or a particle, no title, no possessive."""
+    capital = word[:1].isupper() or phrases.is_particle(word)
+    return capital and word.lower() not in _TITLES and not re.search(r"['’]s?$", word)
+
+
+def identity_span(question: str, sentence: str, verbs: frozenset[str]) -> tuple[int, int] | None:
+    """For "Who is X?" (X a name) where the sentence names X: what the sentence says X
+    is, the words before the name in its noun phrase ("Former slave Harriet Tubman",
+    "Kenya's Deputy President William Ruto") or else an apposition after it ("Xulhaz
+    Mannan, a Bangladeshi employee of a U.S. charity"); None when it has neither."""
+    m = _WHO_IS.match(question)
+    name = m.group("name").split() if m else []
+    if not name or len(name) > 4 or not all(_in_name(w) for w in name):
+        return None  # no name: "Who was the inventor of ...?", "Who is Russia's Deputy ...?"
+    last = name[-1].strip(".,'’")
+    at = re.search(rf"\b{re.escape(last)}\b", sentence, re.I)
+    if at is None:
+        return None
+    first = at.start()  # the name's first word: capitalised words just before its last
+    for w in reversed(list(_TOKEN.finditer(sentence, 0, at.start()))):
+        if sentence[w.end() : first].strip() or not w.group()[:1].isupper():
+            break
+        if w.group().lower() in _TITLES:
+            break
+        first = w.start()
+    words: list[re.Match[str]] = []
+    for w in reversed(list(_TOKEN.finditer(sentence, 0, first))):
+        between = sentence[w.end() : (words[-1].start() if words else first)]
+        low = w.group().lower()
+        lower = w.group()[:1].islower()
+        # a verb ends the noun phrase: "appoints Volodmyr Groysman" (a plural noun before
+        # a name is rare, a verb's "s" common)
+        verb = lower and (phrases.is_verb(low, verbs) or (low.endswith("s") and low[-2:] != "ss"))
+        if between.strip() or low in phrases.FUNCTION or verb:
+            break
+        words.append(w)
+    words = words[:_DESCRIPTOR_WORDS]
+    if words:
+        return words[-1].start(), words[0].end()
+    after = _APPOSITIVE.match(sentence, at.end())
+    if after and len(after.group("np").split()) <= _DESCRIPTOR_WORDS + 2:
+        return after.start("np"), after.end("np")
+    return None
 
 
 _CLAUSE_WORD = re.compile(r"\b(?:and|or|but|that|which|who)\b", re.I)
