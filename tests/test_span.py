@@ -505,3 +505,14 @@ def test_who_is_without_a_name_or_a_description_is_left_to_the_scorer() -> None:
     assert identity_span("Who is Russia's Deputy Defense Minister?", sentence, verbs) is None
     sentence = "The Verkhovna Rada appoints Volodmyr Groysman as the Prime Minister of Ukraine."
     assert identity_span("Who is Volodymyr Groysman?", sentence, verbs) is None
+
+
+def test_a_wire_service_in_brackets_is_no_place() -> None:
+    """For "where", "(AP)" in a wire dateline is never the bold span."""
+    sentence = (
+        "OZU, Japan (AP) — Japanese media say the number of people taking shelter after the "
+        "two earthquakes in southern Japan has doubled to more than 180,000."
+    )
+    found = answer_span(analyse("where did the earthquake in japan hit"), sentence)
+    assert found is not None
+    assert "AP" not in sentence[found[0] : found[1]]

@@ -146,13 +146,18 @@ def _candidates(wh: str, sentence: str) -> list[tuple[int, int]]:
     return []
 
 
+def is_abbreviation(sentence: str, start: int, end: int) -> bool:
+    """Whether the phrase is an abbreviation alone in parentheses: "(AP)", "(TVR)"."""
+    return _ABBREVIATION.fullmatch(sentence[max(0, start - 1) : end + 1]) is not None
+
+
 def could_be_person(sentence: str, start: int, end: int) -> bool:
     """False for a name that cannot be the person a "who" asks for: "(AP)", "(TVR)" (a
     wire service or an abbreviation), or one capitalised word that only starts the
     sentence ("QUITO, Ecuador (AP) ...", "Voters in Peru go to the polls ...": a word
     that starts the sentence and is followed by a lower-case word other than a name's
     particle, as in "Francisco de Orellana")."""
-    if _ABBREVIATION.fullmatch(sentence[max(0, start - 1) : end + 1]):
+    if is_abbreviation(sentence, start, end):
         return False
     first = next((i for i, ch in enumerate(sentence) if ch.isalnum()), 0)
     if start > first:
@@ -346,6 +351,8 @@ def answer_span(
     scores = scorer.score(found.rows, group)
     scores[found.rows[:, ALL_Q] > 0] = -np.inf
     spans = [found.span(k) for k in range(len(scores))]
+    if group == "where":  # "(AP)" in a wire dateline is no place
+        scores[[is_abbreviation(sentence, *span) for span in spans]] = -np.inf
     picked = choose(group, sentence, found.rows, spans, scores, typed)
     if picked is None:
         return typed if group in TYPED_FALLBACK else None
