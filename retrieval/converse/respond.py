@@ -49,9 +49,6 @@ log = logging.getLogger(__name__)
 # cross-validates it on any future set where it matters.
 PREFER_WEIGHT = 0.15
 STORIES = 3  # documents of an answer a follow-up prefers (its quote's and duplicates)
-# Cosine to the earlier turn above which a question naming nothing that finds no answer
-# alone is tried on that turn's subject and stories (see respond).
-ON_TOPIC = 0.3
 
 NO_TURN = "Ask me a question first: there is no earlier answer to go on."
 NO_ANSWER = "I had no answer to that, so there is nothing to add: try asking another way."
@@ -113,24 +110,7 @@ def respond(
             qa, retriever, reading, q, number, source, asked_at, since, until, prefer_weight,
             explain,
         )  # fmt: skip
-    alone = _alone(qa, retriever, q, number, asked_at, since, until, switched=True, explain=explain)
-    if (
-        reading.kind == "question" and not reading.own_names and _abstained(alone)
-        and _near_last(retriever, source, q)
-    ):  # fmt: skip
-        # A question that names nothing and finds nothing alone ("where did the plane
-        # land?" after a hijacking) is tried on the last turn's subject and stories.
-        context = _follow_up(
-            qa, retriever, Reading("bare"), q, number, source, asked_at, since, until,
-            prefer_weight, explain,
-        )  # fmt: skip
-        if not _abstained(context):
-            return context
-    return alone
-
-
-def _abstained(turn: Turn) -> bool:
-    return turn.answer is None or turn.answer.abstained
+    return _alone(qa, retriever, q, number, asked_at, since, until, switched=True, explain=explain)
 
 
 def converse(
@@ -187,18 +167,6 @@ def _stories_text(retriever: Retriever, turn: Turn) -> str:
     docs = retriever.index.docs
     text = " ".join(c.text for c, _ in retriever.index.fetch_chunks([int(p) for p in positions]))
     return text + " " + " ".join(docs[d].title for d in turn.doc_ids if d in docs)
-
-
-def _near_last(retriever: Retriever, turn: Turn, question: str) -> bool:
-    """Whether the question reads like one on the earlier turn (the cosine of the two
-    embeddings, the earlier one of its question and quote, at least ON_TOPIC): "where did
-    the plane land?" after a hijacking (0.39), not "which method of transport?" after the
-    plague (0.18)."""
-    if turn.answer is None or not turn.answer.text:
-        return False
-    a = retriever.embed_question(question)
-    b = retriever.embed_question(f"{turn.understood} {turn.answer.text}")
-    return float(a @ b) / float(np.linalg.norm(a) * np.linalg.norm(b) or 1.0) >= ON_TOPIC
 
 
 def _facts(answer: Answer, question: str, inherit: Turn | None) -> dict[str, object]:
