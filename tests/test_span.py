@@ -136,6 +136,12 @@ def test_typed_span_is_the_name_number_place_or_date_asked_for(
             "2,500",
         ),
         (
+            "magnitude of the ecuador earthquake",
+            "A magnitude 7.8 earthquake strikes off the coast of Ecuador, near the town of Muisne.",
+            "7.8",
+            "Muisne",
+        ),
+        (
             "latest death toll kumamoto earthquake",
             "A second earthquake hits southern Japan with a magnitude of 7.1 killing at least "
             "32 people with the death toll from both earthquakes rising to 42.",

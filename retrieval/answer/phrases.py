@@ -81,18 +81,24 @@ QUANTITY = re.compile(
     r"\bwhat(?:'s| is| was)? (?:the )?(?:\w+ )?(?:toll|tally)\b",  # "what is the death toll"
     re.I,
 )
-# A question with no wh-word that names a toll or a tally ("death toll ecuador
-# earthquake", "latest death toll kumamoto") asks for a number all the same.
-_TOLL = re.compile(r"\b(?:toll|tally)\b", re.I)
+# A question with no wh-word that names a toll, a tally, a magnitude or casualties ("death
+# toll ecuador earthquake", "magnitude of the ecuador earthquake") asks for a number all
+# the same.
+_TOLL = re.compile(r"\b(?:toll|tally|magnitude|casualties)\b", re.I)
+_WHICH = re.compile(r"\bwhich\b", re.I)
 
 
 def asks_quantity(wh: str, question: str) -> bool:
     """Whether the answer is a quantity: "how many", "how heavy", "what magnitude", or a
-    keyword question about a toll."""
+    keyword question about a toll or a magnitude."""
     return (
         wh == "how_many"
         or QUANTITY.search(question) is not None
-        or (wh in ("other", "what") and _TOLL.search(question) is not None)
+        or (
+            wh in ("other", "what")
+            and _TOLL.search(question) is not None
+            and _WHICH.search(question) is None  # "which ... was struck by a 7.4 magnitude"
+        )
     )
 
 
@@ -169,7 +175,7 @@ def wh_group(wh: str, question: str) -> str:
     many"."""
     if asks_quantity(wh, question):
         return "how_many"
-    if wh == "what" and re.search(r"\bwhich\b", question, re.I):
+    if wh == "what" and _WHICH.search(question):
         return "which"
     if wh == "what":
         after = _WHAT_NEXT.search(question)
