@@ -429,6 +429,12 @@ def test_the_titles_are_the_answer_when_the_name_is_the_question_s() -> None:
             "over and that all 13 people on board the aircraft are presumed dead.",
             "all 13 people",
         ),
+        (
+            "how many people died in brussels",
+            "Three explosions in the Brussels Airport and Maalbeek metro station kill at least "
+            "34 people and wound at least 170 more, according to Belgian media.",
+            "at least 34 people",
+        ),
         (  # a range stays whole
             "How many membranes does the chloroplast have?",
             "The chloroplast has three or four membranes.",
@@ -439,8 +445,9 @@ def test_the_titles_are_the_answer_when_the_name_is_the_question_s() -> None:
 def test_count_span_leaves_out_the_clause_before_it(
     question: str, sentence: str, span: str
 ) -> None:
-    """A count's bold span starts at the count (or its qualifier), not in the clause
-    before it ("over and that all 13 people"), and a range ("three or four") stays whole."""
+    """A count's bold span starts at the count (or its qualifier), not in the clause or at
+    the verb before it ("over and that all 13 people", "metro station kill at least 34
+    people"), and a range ("three or four") stays whole."""
     found = answer_span(analyse(question), sentence)
     assert found is not None
     assert sentence[found[0] : found[1]] == span

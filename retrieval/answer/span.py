@@ -357,7 +357,7 @@ def answer_span(
     if picked is None:
         return typed if group in TYPED_FALLBACK else None
     if group == "how_many":
-        start, end = _count_only(sentence, picked, typed)
+        start, end = _count_only(sentence, picked, typed, scorer.verbs)
         return start, _with_counted(info, sentence, end)
     if group in NAMES_ONLY and typed is not None:
         return _without_asked_place(info, sentence, picked)
@@ -451,21 +451,36 @@ _CLAUSE_WORD = re.compile(r"\b(?:and|or|but|that|which|who)\b", re.I)
 
 
 def _count_only(
-    sentence: str, picked: tuple[int, int], typed: tuple[int, int] | None
+    sentence: str,
+    picked: tuple[int, int],
+    typed: tuple[int, int] | None,
+    verbs: frozenset[str] = frozenset(),
 ) -> tuple[int, int]:
-    """A count's span without the clause before the typed number ("the search is over
-    and that all 13 people" -> "all 13 people")."""
+    """A count's span without the clause or the verb before the typed number ("the search
+    is over and that all 13 people" -> "all 13 people", "explosions kill at least 34
+    people" -> "at least 34 people"; ``verbs`` as for `phrases.is_verb`, past forms aside:
+    "an estimated $200,000")."""
     if typed is None or not (picked[0] <= typed[0] and typed[1] <= picked[1]):
         return picked
     cut = None
     for m in _CLAUSE_WORD.finditer(sentence, picked[0], typed[0]):
         cut = m.end()
+    for m in _WORD.finditer(sentence, cut or picked[0], typed[0]):
+        if phrases.is_verb(m.group(), verbs) and not m.group().endswith("ed"):
+            cut = m.end()
     if cut is None or NUMBER_PHRASE.search(sentence, picked[0], cut):
         # a count before the clause word may be the one asked for, or make a range with
         # the typed one ("three or four", "500 and 2,000"): the span stays whole
         return picked
-    word = _WORD.search(sentence, cut, typed[0])
-    return (word.start() if word else typed[0]), picked[1]
+    for word in _WORD.finditer(sentence, cut, typed[0]):
+        if word.group().lower() not in _LEADING_PREPOSITIONS:
+            return word.start(), picked[1]
+    return typed[0], picked[1]
+
+
+# Prepositions left before a count once the verb is cut ("participate in two debates"),
+# but not those that qualify it ("about 40", "over 90").
+_LEADING_PREPOSITIONS = phrases.PREPOSITIONS - {"about", "over", "under", "around", "near"}
 
 
 def choose(
