@@ -529,3 +529,21 @@ def test_a_wire_service_in_brackets_is_no_place() -> None:
     found = answer_span(analyse("where did the earthquake in japan hit"), sentence)
     assert found is not None
     assert "AP" not in sentence[found[0] : found[1]]
+
+
+@pytest.mark.parametrize(
+    ("question", "span"),
+    [
+        ("who lost the world t20 final", "England"),
+        ("Who lost to the West Indies?", "England"),
+        ("who won the world t20 final", "West Indies"),
+    ],
+)
+def test_who_lost_is_the_side_beaten(question: str, span: str) -> None:
+    """Of "X beat Y", "who won" is X and "who lost" is Y."""
+    sentence = (
+        "Defending champions The West Indies beat England by 4 wickets in the final in Kolkata."
+    )
+    found = answer_span(analyse(question), sentence)
+    assert found is not None
+    assert sentence[found[0] : found[1]] == span

@@ -360,8 +360,33 @@ def answer_span(
         start, end = _count_only(sentence, picked, typed, scorer.verbs)
         return start, _with_counted(info, sentence, end)
     if group in NAMES_ONLY and typed is not None:
-        return _without_asked_place(info, sentence, picked)
+        return _loser(info, sentence) or _without_asked_place(info, sentence, picked)
     return picked
+
+
+_LOST_Q = re.compile(r"\b(?:lost|lose|loses|losing)\b", re.I)
+_BEAT = re.compile(
+    r"\b(?:beat|beats|defeat|defeats|defeated|overcame|overcomes|edged|edges|thrashed|"
+    r"thrashes|routed|routs)\b(?!\s+by\b)",
+    re.I,
+)
+_PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being|be)\s+$", re.I)
+
+
+def _loser(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
+    """For "who lost ...?" of "X beat Y", Y: the first name after the verb (None where
+    the question asks no loser or the sentence has no such verb, or says "lost" itself)."""
+    if not _LOST_Q.search(info.text) or _LOST_Q.search(sentence):
+        return None
+    verb = _BEAT.search(sentence)
+    if verb is None or _PASSIVE.search(sentence[: verb.start()]):
+        return None
+    q_all = {w.lower() for w in _WORD.findall(info.text)}
+    for start, end in _names(sentence):
+        words = [w.lower() for w in _WORD.findall(sentence[start:end])]
+        if start >= verb.end() and not all(w in q_all for w in words):
+            return after_titles(sentence, start, end), end
+    return None
 
 
 def _without_asked_place(
