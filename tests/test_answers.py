@@ -278,13 +278,14 @@ def test_latest_toll_follows_the_asking_day(toll: QA) -> None:
 
 
 def test_a_count_asked_plainly_is_the_newest_report(toll: QA) -> None:
-    """Asked "how many died" or "what is the death toll" without "latest", the newest
-    report up to the asking day still wins, even one that names the place a sentence
-    after its count; the count is the bold span."""
+    """Asked "how many died", "what is the death toll" or "... death toll" without
+    "latest", the newest report up to the asking day still wins, even one that names the
+    place a sentence after its count; the count is the bold span."""
     for question, day, count in (
         ("How many people died in the Oskarvik temple fire?", 13, "31"),
         ("What is the death toll of the Oskarvik temple fire?", 13, "31"),
         ("How many people died in the Oskarvik temple fire?", 12, "19"),
+        ("oskarvik temple fire death toll", 13, "31"),  # a keyword question
     ):
         a = toll.answer(question, asked_at=datetime(2023, 6, day, 18, tzinfo=UTC))
         assert not a.abstained and a.text and count in a.text, (question, day, a.text)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from retrieval.answer.features import Candidate
+from retrieval.answer.phrases import asks_quantity
 from retrieval.answer.question import QuestionInfo
 from retrieval.answer.span import NUMBER_PHRASE
 from retrieval.search.lexical import Lexical
@@ -45,7 +46,8 @@ SAME_STORY = 0.6
 def is_running(info: QuestionInfo) -> bool:
     """Whether the question asks for a count that later reports may update."""
     return bool(_TALLY.search(info.text)) and (
-        info.wh == "how_many" or bool(_LATEST.search(info.text) or _ASKS_COUNT.search(info.text))
+        asks_quantity(info.wh, info.text)  # "how many died", "death toll ecuador earthquake"
+        or bool(_LATEST.search(info.text) or _ASKS_COUNT.search(info.text))
     )
 
 
