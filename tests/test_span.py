@@ -547,3 +547,17 @@ def test_who_lost_is_the_side_beaten(question: str, span: str) -> None:
     found = answer_span(analyse(question), sentence)
     assert found is not None
     assert sentence[found[0] : found[1]] == span
+
+
+def test_a_yes_no_question_marks_no_phrase() -> None:
+    """ "did yatsenyuk resign?" is answered by the quote as a whole: no phrase of it is
+    bolded (it marked "office in a televised address"); "is there ...?" and "X or Y?"
+    still ask for a phrase."""
+    sentence = (
+        "The Prime Minister of Ukraine Arseniy Yatsenyuk resigns from office in a televised "
+        "address."
+    )
+    for question in ("did yatsenyuk resign?", "Is NATO going back to business as usual?"):
+        assert answer_span(analyse(question), sentence) is None, question
+    for question in ("Is there a televised address?", "Did he resign in person or on TV?"):
+        assert answer_span(analyse(question), sentence) is not None, question

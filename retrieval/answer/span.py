@@ -335,6 +335,13 @@ def span_phrases(info: QuestionInfo, sentence: str, verbs: frozenset[str]) -> ph
     return phrases.phrases(info.text, sentence, typed_span(info, sentence), verbs)
 
 
+# A yes/no question starts with an auxiliary ("did X resign?", "is NATO going back to
+# ...?"); but "is there any X?" asks for an X, "X or Y?" for one of them, and a repeated
+# auxiliary ("Was was the plan ...?") is a garbled "what".
+_YES_NO = re.compile(r"\s*(?:did|does|do|is|are|was|were|has|have|had)\s+(?!there\b)", re.I)
+_YES_NO_NOT = re.compile(r"\bor\b|^\s*(did|does|do|is|are|was|were|has|have|had)\s+\1\b", re.I)
+
+
 def answer_span(
     info: QuestionInfo, sentence: str, scorer: SpanScorer | None = None
 ) -> tuple[int, int] | None:
@@ -342,6 +349,8 @@ def answer_span(
     question, or None when every candidate is made of the question's own words. For "who"
     the typed pick (a person's name) comes first, the scorer only where it finds none; for
     "how many" the phrase is the typed number or one that holds it."""
+    if info.wh == "other" and _YES_NO.match(info.text) and not _YES_NO_NOT.search(info.text):
+        return None  # "did yatsenyuk resign?": the quote says yes or no, no phrase of it
     scorer = scorer or shipped_scorer()
     if (who := identity_span(info.text, sentence, scorer.verbs)) is not None:
         return who
