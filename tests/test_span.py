@@ -435,6 +435,12 @@ def test_the_titles_are_the_answer_when_the_name_is_the_question_s() -> None:
             "34 people and wound at least 170 more, according to Belgian media.",
             "at least 34 people",
         ),
+        (
+            "death toll ecuador earthquake",
+            "The death toll from Saturday's earthquake has risen to at least 480 with 1,700 "
+            "missing.",
+            "at least 480",
+        ),
         (  # a range stays whole
             "How many membranes does the chloroplast have?",
             "The chloroplast has three or four membranes.",

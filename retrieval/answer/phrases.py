@@ -272,6 +272,11 @@ _VERB_FORMS = {
 }
 
 
+def is_verb_form(word: str) -> bool:
+    """Whether ``word`` is a form of a verb whose forms share no stem ("rises", "rose")."""
+    return word in _VERB_FORMS
+
+
 def lemma_stem(word: str) -> str:
     """:func:`stem` of a verb's plain form where its forms share no stem ("won" -> "win")."""
     return stem(_VERB_FORMS.get(word, word))

@@ -500,7 +500,8 @@ def _count_only(
     for m in _CLAUSE_WORD.finditer(sentence, picked[0], typed[0]):
         cut = m.end()
     for m in _WORD.finditer(sentence, cut or picked[0], typed[0]):
-        if phrases.is_verb(m.group(), verbs) and not m.group().endswith("ed"):
+        verb = phrases.is_verb(m.group(), verbs) or phrases.is_verb_form(m.group())
+        if verb and not m.group().endswith("ed"):
             cut = m.end()
     if cut is None or NUMBER_PHRASE.search(sentence, picked[0], cut):
         # a count before the clause word may be the one asked for, or make a range with
