@@ -441,6 +441,12 @@ def test_the_titles_are_the_answer_when_the_name_is_the_question_s() -> None:
             "missing.",
             "at least 480",
         ),
+        (
+            "latest death toll kumamoto earthquake",
+            "A second earthquake hits southern Japan with a magnitude of 7.1 killing at least "
+            "32 people with the death toll from both earthquakes rising to 42.",
+            "42",
+        ),
         (  # a range stays whole
             "How many membranes does the chloroplast have?",
             "The chloroplast has three or four membranes.",

@@ -224,7 +224,7 @@ _VERB_FORMS = {
         ("lose", "lost loses losing"),
         ("choose", "chose chosen chooses"),
         ("run", "ran runs running"),
-        ("rise", "rose risen rises"),
+        ("rise", "rose risen rises rising"),
         ("fall", "fell fallen falls"),
         ("speak", "spoke spoken speaks"),
         ("write", "wrote written writes"),
