@@ -429,7 +429,8 @@ def _without_asked_place(
     return picked[0] + rest[0].start(), picked[1]
 
 
-_WHO_IS = re.compile(r"^\s*who(?:'s|\s+is|\s+was)\s+(?P<name>[^?]+?)\s*\??\s*$", re.I)
+# "Who is X?", "who's X", "who was X?" (X the rest of the question).
+WHO_IS = re.compile(r"^\s*who(?:'s|\s+is|\s+was)\s+(?P<name>[^?]+?)\s*\??\s*$", re.I)
 _DESCRIPTOR_WORDS = 6
 _TOKEN = re.compile(r"[\w'’.&-]+")
 _APPOSITIVE = re.compile(r",\s+(?P<np>(?:a|an|the)\s+[^,;()]+?)\s*(?:[,;(]|$|\.\s*$)", re.I)
@@ -446,7 +447,7 @@ def identity_span(question: str, sentence: str, verbs: frozenset[str]) -> tuple[
     is, the words before the name in its noun phrase ("Former slave Harriet Tubman",
     "Kenya's Deputy President William Ruto") or else an apposition after it ("Xulhaz
     Mannan, a Bangladeshi employee of a U.S. charity"); None when it has neither."""
-    m = _WHO_IS.match(question)
+    m = WHO_IS.match(question)
     name = m.group("name").split() if m else []
     if not name or len(name) > 4 or not all(_in_name(w) for w in name):
         return None  # no name: "Who was the inventor of ...?", "Who is Russia's Deputy ...?"

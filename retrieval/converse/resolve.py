@@ -414,6 +414,10 @@ def is_person(name: str, text: str) -> bool:
     return re.search(titled, text) is not None or re.search(speaks, text) is not None
 
 
+# What places own, persons not ("Genghis Khan's army" is a person's).
+_BODIES = r"(?:house|chamber|parliament|congress|senate|capital|economy|coast|border)\b"
+
+
 def _is_thing(name: str, text: str) -> bool:
     """Whether ``text`` shows ``name`` to be no person: written in capitals ("NATO"), a
     place ("in Brazil") or the owner of a body ("Brazil's lower house")."""
@@ -423,10 +427,6 @@ def _is_thing(name: str, text: str) -> bool:
         or re.search(rf"\b(?:in|at|into|across)\s+(?:the\s+)?{n}\b(?!['’])", text) is not None
         or re.search(rf"\b{n}['’]s\s+(?:lower\s+|upper\s+)?{_BODIES}", text, re.I) is not None
     )
-
-
-# What places own, persons not ("Genghis Khan's army" is a person's).
-_BODIES = r"(?:house|chamber|parliament|congress|senate|capital|economy|coast|border)\b"
 
 
 def pick_antecedent(

@@ -34,6 +34,7 @@ from retrieval.answer.engine import (
 from retrieval.answer.features import featurize
 from retrieval.answer.qa import QA
 from retrieval.answer.question import Period, analyse
+from retrieval.answer.span import WHO_IS
 from retrieval.converse import resolve
 from retrieval.converse.memory import ConversationMemory
 from retrieval.converse.resolve import Reading
@@ -248,9 +249,6 @@ def _follow_up(
     )  # fmt: skip
 
 
-_WHO_IS = re.compile(r"\s*who(?:'s|\s+is|\s+was)\s", re.I)
-
-
 def _answered_name(source: Turn, reading: Reading) -> str | None:
     """The earlier answer itself when a pronoun points at it: "he" after "who will chair
     the talks?" is the person the answer names. Only when the earlier question had no
@@ -272,7 +270,7 @@ def _answered_name(source: Turn, reading: Reading) -> str | None:
     ]  # fmt: skip
     if subjects and resolve.named_by(title, subjects[0]):
         return None
-    if subjects and _WHO_IS.match(source.understood):
+    if subjects and WHO_IS.match(source.understood):
         return None  # "Who is Volodymyr Groysman?": the answer is his titles, he the subject
     s, e = answer.span
     name = resolve.names(answer.text[s:e])
