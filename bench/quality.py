@@ -123,12 +123,13 @@ def ask_all(
         if mask is not None:
             started = time.perf_counter()
             a = answer(qa.retriever, qa.ranker, q.question, threshold=qa.threshold,
-                       asked_at=asked, allowed=mask)  # fmt: skip
+                       asked_at=asked, allowed=mask, reader=qa.reader)  # fmt: skip
             out.append(Asked(q, a, False, time.perf_counter() - started))
         if free is not None and q.answers:
             started = time.perf_counter()
             a = answer(qa.retriever, qa.ranker, q.question, threshold=qa.threshold,
-                       asked_at=asked, allowed=free.allowed(q.answers))  # fmt: skip
+                       asked_at=asked, allowed=free.allowed(q.answers),
+                       reader=qa.reader)  # fmt: skip
             out.append(Asked(q, a, False, time.perf_counter() - started, near=True))
     return out
 

@@ -65,6 +65,7 @@ class Example:
 
     bench: str
     doc: str
+    question: str
     group: str  # the question's answer type (phrases.WH_GROUPS)
     sentence: str
     gold: tuple[str, ...]
@@ -138,7 +139,8 @@ def examples(shared: Path, name: str, docs: dict[str, str], verbs: frozenset[str
             # A phrase that holds the answer but also more of the question's words than the
             # answer has is not the answer's phrase ("historians say the old lighthouse").
             labels[ph.rows[keep, Q_SHARE] * (ph.ends - ph.starts)[keep] > in_gold + 0.5] = 0
-            out.append(Example(name, q.doc_id or "", phrases.wh_group(info.wh, info.text),
+            out.append(Example(name, q.doc_id or "", q.question,
+                               phrases.wh_group(info.wh, info.text),
                                sentence, q.answers, typed_span(info, sentence), spans,
                                ph.rows[keep], labels))  # fmt: skip
     return out

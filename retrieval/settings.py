@@ -193,6 +193,7 @@ class Settings:
     device: str = "cpu"
     encoder: str = "int8"  # int8 | fp32 (ONNX Runtime) | torch; other models use torch
     model_cache: Path = Path("var/models")  # exported ONNX files
+    reader: str = "on"  # on | off: the fine-tuned reader helps pick the bold span
     chunk_tokens: int = 180
     chunk_overlap: int = 40
     batch_size: int = 64
@@ -220,6 +221,7 @@ SETTINGS_VARS = (
     Var("NEWSQA_DEVICE", "device", text),
     Var("NEWSQA_ENCODER", "encoder", choice("int8", "fp32", "torch")),
     Var("NEWSQA_MODEL_CACHE", "model_cache", path),
+    Var("NEWSQA_READER", "reader", choice("on", "off")),
     Var("NEWSQA_CHUNK_TOKENS", "chunk_tokens",
         whole(16, MODEL_WINDOW, f" (the model reads {MODEL_WINDOW} word pieces)")),
     Var("NEWSQA_CHUNK_OVERLAP", "chunk_overlap", whole(0)),

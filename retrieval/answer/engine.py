@@ -19,6 +19,7 @@ from retrieval.answer.features import (
 )
 from retrieval.answer.question import QuestionInfo, analyse, respelled
 from retrieval.answer.ranker import Ranker, calibration_inputs
+from retrieval.answer.reader import Reader
 from retrieval.answer.running import (
     first_report,
     newest_report,
@@ -407,12 +408,14 @@ def answer(
     prefer: np.ndarray | None = None,
     prefer_weight: float = 0.0,
     explain: bool = False,
+    reader: Reader | None = None,
 ) -> Answer:
     """Quote the corpus sentence most likely to answer ``question``, or abstain below
     ``threshold`` with the nearest sources. ``allowed`` (a flag per chunk) limits the
     chunks searched, as benchmarks do to ask a question of a corpus without its answer;
     ``prefer`` and ``prefer_weight`` favour some chunks, as a conversation does its
-    stories (see :meth:`Retriever.search`). ``explain`` keeps the :class:`Trace`."""
+    stories (see :meth:`Retriever.search`). ``explain`` keeps the :class:`Trace`;
+    ``reader`` helps pick the bold span."""
     original, question = question, respelled(question)
     terms = retriever.lexical.terms
     if not set(terms(question)) - set(terms(QUESTION_WORDS)):
@@ -448,14 +451,16 @@ def answer(
         # (the words of someone who never speaks in the corpus are not on record)
         return Answer(original, None, _sources(hits, 3), confidence, True, passages, trace=trace)
     text, offset = quote(best, partner)
-    span = _shift(answer_span(g.info, best.text), offset) if story is None else None
+    span = _shift(answer_span(g.info, best.text, reader=reader), offset) if story is None else None
     if (
         partner is not None and partner.text in text
         and typed_span(g.info, best.text) is None and typed_span(g.info, partner.text) is not None
     ):  # fmt: skip
         # The answer may sit in the quoted neighbour ("A fire occurs at a temple in
         # Kerala. At least 102 people have been killed ...").
-        span = _shift(answer_span(g.info, partner.text), offset + partner.start - best.start)
+        span = _shift(
+            answer_span(g.info, partner.text, reader=reader), offset + partner.start - best.start
+        )
     backing = [best.hit, *_duplicates(best, cands)]
     return Answer(
         question=original,

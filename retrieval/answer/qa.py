@@ -11,6 +11,7 @@ import numpy as np
 
 from retrieval.answer.engine import Answer, answer, check_question
 from retrieval.answer.ranker import RANKER_PATH, Ranker
+from retrieval.answer.reader import load_reader
 from retrieval.encoder.base import Encoder
 from retrieval.encoder.factory import load_encoder, serves
 from retrieval.errors import IndexMismatchError
@@ -48,6 +49,7 @@ class QA:
             if settings.abstain_threshold is not None
             else self.ranker.threshold
         )
+        self.reader = load_reader(settings)
         self._reload_lock = threading.Lock()
 
     @classmethod
@@ -100,7 +102,7 @@ class QA:
         return answer(
             retriever, self.ranker, q, threshold=self.threshold, asked_at=asked_at,
             since=since, until=until, allowed=allowed, prefer=prefer,
-            prefer_weight=prefer_weight, explain=explain,
+            prefer_weight=prefer_weight, explain=explain, reader=self.reader,
         )  # fmt: skip
 
     def warmup(self) -> None:

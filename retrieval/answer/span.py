@@ -30,6 +30,7 @@ import numpy as np
 
 from retrieval.answer import phrases
 from retrieval.answer.question import QuestionInfo
+from retrieval.answer.reader import Reader
 from retrieval.dates import DATE_PHRASE
 from retrieval.errors import ConfigError
 
@@ -342,13 +343,21 @@ _YES_NO = re.compile(r"\s*(?:did|does|do|is|are|was|were|has|have|had)\s+(?!ther
 _YES_NO_NOT = re.compile(r"\bor\b|^\s*(did|does|do|is|are|was|were|has|have|had)\s+\1\b", re.I)
 
 
+# How much the reader's score counts beside the span scorer's: of 1/2, 1, 2 and 4, the
+# best on cross-validation of both benchmarks (`bench/train_reader.py`).
+READER_WEIGHT = 2.0
+
+
 def answer_span(
-    info: QuestionInfo, sentence: str, scorer: SpanScorer | None = None
-) -> tuple[int, int] | None:
+    info: QuestionInfo, sentence: str, scorer: SpanScorer | None = None,
+    reader: Reader | None = None,
+) -> tuple[int, int] | None:  # fmt: skip
     """The phrase of ``sentence`` (at most `phrases.MAX_WORDS` words) that answers the
-    question, or None when every candidate is made of the question's own words. For "who"
-    the typed pick (a person's name) comes first, the scorer only where it finds none; for
-    "how many" the phrase is the typed number or one that holds it."""
+    question, or None when every candidate is made of the question's own words. Each
+    candidate scores the span scorer's score plus, with a ``reader``, its score weighted
+    by READER_WEIGHT. For "who" the pick is among the person's names that the typed
+    picker sees, when it sees one; for "how many" the phrase is the typed number or one
+    that holds it."""
     if info.wh == "other" and _YES_NO.match(info.text) and not _YES_NO_NOT.search(info.text):
         return None  # "did yatsenyuk resign?": the quote says yes or no, no phrase of it
     scorer = scorer or shipped_scorer()
@@ -358,8 +367,10 @@ def answer_span(
     typed = typed_span(info, sentence)
     found = phrases.phrases(info.text, sentence, typed, scorer.verbs)
     scores = scorer.score(found.rows, group)
-    scores[found.rows[:, ALL_Q] > 0] = -np.inf
     spans = [found.span(k) for k in range(len(scores))]
+    if reader is not None:
+        scores = scores + READER_WEIGHT * reader.scores(info.text, sentence, spans)
+    scores[found.rows[:, ALL_Q] > 0] = -np.inf
     if group == "where":  # "(AP)" in a wire dateline is no place
         scores[[is_abbreviation(sentence, *span) for span in spans]] = -np.inf
     picked = choose(group, sentence, found.rows, spans, scores, typed)
@@ -370,7 +381,21 @@ def answer_span(
         return start, _with_counted(info, sentence, end)
     if group in NAMES_ONLY and typed is not None:
         return _loser(info, sentence) or _without_asked_place(info, sentence, picked)
+    if reader is not None:
+        return picked[0], whole_name_end(sentence, picked[1])
     return picked
+
+
+_NAME_AFTER = re.compile(r" [A-Z][\w'’&-]*")
+
+
+def whole_name_end(sentence: str, end: int) -> int:
+    """The end of a span widened over the capitalised words right after it, so that a
+    name is not cut ("Ostravia" -> "Ostravia Air" in "A hijacked Ostravia Air flight"):
+    the reader sometimes ends an answer on a name's first word."""
+    while end and sentence[end - 1].isalnum() and (m := _NAME_AFTER.match(sentence, end)):
+        end = m.end()
+    return end
 
 
 _LOST_Q = re.compile(r"\b(?:lost|lose|loses|losing)\b", re.I)

@@ -147,3 +147,101 @@ def _export_all(model_dir: Path, folder: Path) -> None:
             os.replace(made, folder / f"{variant}.onnx")
             _write_meta(folder / f"{variant}.json", folder / f"{variant}.onnx", variant, model_dir)
     log.info("exported %s to ONNX in %s", model_dir, folder)
+
+
+def reader_model(model_dir: Path, arrays: dict[str, Any] | None = None) -> Any:
+    """The packaged transformer with a start/end head (torch), its transformer layers
+    changed by the weights file's ``arrays`` (`retrieval.answer.reader`) when given."""
+    import numpy as np
+    import torch
+    from transformers import AutoModel
+
+    class ReaderModel(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
+            self.head = torch.nn.Linear(int(self.bert.config.hidden_size), 2)
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            # transformers 5 takes keyword arguments only; the ONNX graph gets positional ones.
+            states = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            return self.head(states)
+
+    model = ReaderModel()
+    if arrays is not None:
+        state = model.state_dict()
+        with torch.no_grad():
+            for name, value in state.items():
+                if f"{name}.q" in arrays:  # int8 rows and their scales
+                    q, scale = arrays[f"{name}.q"], arrays[f"{name}.scale"]
+                    delta = q.astype(np.float32) * scale[:, None]
+                    value += torch.from_numpy(delta)
+                elif f"{name}.delta" in arrays:
+                    value += torch.from_numpy(arrays[f"{name}.delta"].astype(np.float32))
+                elif name.startswith("head."):
+                    value.copy_(torch.from_numpy(arrays[name].astype(np.float32)))
+    model.eval()
+    return model
+
+
+def export_reader(model_dir: Path, weights: Path, folder: Path) -> None:
+    """Write the reader graph of ``weights`` as ``int8.onnx`` (and ``int8.json``) into
+    ``folder``: exported, fused and quantised as the encoder is."""
+    from retrieval.answer.reader import read_weights
+
+    arrays = read_weights(weights)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with _lock(folder):
+            if (folder / "int8.json").is_file():
+                return  # another process exported while this one waited
+            try:
+                _export_reader(model_dir, arrays, folder)
+            except ModelError:
+                raise
+            except Exception as exc:  # torch, onnx and onnxruntime raise many kinds
+                raise ModelError(f"cannot export the reader to ONNX: {exc}") from None
+    except OSError as exc:
+        raise ModelError(
+            f"cannot write the model cache {folder} (NEWSQA_MODEL_CACHE): {exc.strerror or exc}"
+        ) from None
+
+
+def _export_reader(model_dir: Path, arrays: dict[str, Any], folder: Path) -> None:
+    import onnx
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+
+    model = reader_model(model_dir, arrays)
+    model.bert.set_attn_implementation("eager")  # fused by the optimiser; SDPA's graph is not
+    config = model.bert.config
+    ids = torch.ones((2, 16), dtype=torch.int64)
+    axes = {0: "batch", 1: "tokens"}
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(raw),
+                input_names=names, output_names=["logits"],
+                dynamic_axes={n: axes for n in [*names, "logits"]},
+                opset_version=_OPSET, dynamo=False,
+            )  # fmt: skip
+        fused = optimizer.optimize_model(
+            str(raw), model_type="bert", num_heads=int(config.num_attention_heads),
+            hidden_size=int(config.hidden_size), opt_level=1,
+        )  # fmt: skip
+        fp32 = Path(tmp) / "fp32.onnx"
+        fused.save_model_to_file(str(fp32))
+        int8 = Path(tmp) / "int8.onnx"
+        quantize_dynamic(
+            str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )  # fmt: skip
+        os.replace(int8, folder / "int8.onnx")
+        _write_meta(folder / "int8.json", folder / "int8.onnx", "int8", model_dir)
+    log.info("exported the reader to ONNX in %s", folder)

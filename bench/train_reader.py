@@ -1,0 +1,237 @@
+"""Fine-tune the packaged MiniLM as the answer reader, report cross-validated span figures,
+and write `retrieval/answer/reader.npz`.
+
+    python bench/train_reader.py [--shared DIR] [--folds 5] [--only-folds 0,1] [--no-write]
+
+The examples are the span scorer's (`bench/train_span.py`): the answer-holding sentences
+of each dev question's gold document, with every candidate phrase labelled by whether it
+holds a gold answer. The question and the sentence are read together; a candidate scores
+the start score of its first word piece plus the end score of its last, and the model
+(transformer layers and head; the word embeddings stay as packaged) is fitted listwise,
+softmax over a sentence's candidates with the answer-holding ones as targets: the loss
+the span scorer is fitted with. Folds are by document, as the span scorer's; each fold
+fits the span scorer on the same training documents, so the figures compare
+
+- the span scorer as the engine uses it (today's bold span without the reader),
+- the reader alone (its best candidate), and
+- the reader alone with the engine's rules (a name for "who", the number for "how many"),
+- both, the reader's score weighted by each of `WEIGHTS` (the engine's is
+  `retrieval.answer.span.READER_WEIGHT`).
+
+About 8 minutes a fit on two cores (2 epochs over ~9,300 sentences); ``--only-folds``
+runs some folds, so that the cross-validation can be split across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from train_span import SETS, SHARED, Example, corpus, examples, fit, fold_of, report, verb_words
+
+from retrieval.answer.reader import READER_PATH, candidate_tokens, pair_encoding
+from retrieval.answer.span import (
+    NAMES_ONLY,
+    READER_WEIGHT,
+    TYPED_FALLBACK,
+    choose,
+    whole_name_end,
+)
+from retrieval.encoder.base import resolve_model
+from retrieval.encoder.onnx_export import reader_model
+from retrieval.settings import DEFAULT_MODEL
+
+EPOCHS = 2
+BATCH = 16  # sentences
+LEARNING_RATE = 5e-5
+WEIGHT_DECAY = 0.01
+WARMUP = 0.1  # share of the steps over which the learning rate rises
+BUCKET = 20  # batches drawn together and sorted by length, so that a batch pads little
+WEIGHTS = (0.5, 1.0, READER_WEIGHT, 4.0)  # the reader's weight beside the span scorer's
+
+
+Encoded = tuple[list[int], list[int], np.ndarray, np.ndarray]  # ids, types, starts, ends
+
+
+def encode(tokenizer: object, exs: Sequence[Example]) -> list[Encoded]:
+    out = []
+    for ex in exs:
+        e = pair_encoding(tokenizer, ex.question, ex.sentence)
+        starts, ends = candidate_tokens(e, ex.spans)
+        out.append((list(e.ids), list(e.type_ids), starts, ends))
+    return out
+
+
+def _padded(rows: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    longest = max(len(r[0]) for r in rows)
+    ids = torch.zeros(len(rows), longest, dtype=torch.long)
+    types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
+    for k, (i, t, _, _) in enumerate(rows):
+        ids[k, : len(i)], types[k, : len(i)] = torch.tensor(i), torch.tensor(t)
+        mask[k, : len(i)] = 1
+    return ids, mask, types
+
+
+def _candidates(logits: torch.Tensor, row: Encoded) -> torch.Tensor:
+    return logits[torch.from_numpy(row[2]), 0] + logits[torch.from_numpy(row[3]), 1]
+
+
+def _order(rows: Sequence[Encoded], useful: list[int], rng: np.random.Generator) -> list[list[int]]:
+    """The batches of ``EPOCHS`` passes: shuffled, then sorted by length within buckets."""
+    batches: list[list[int]] = []
+    for _ in range(EPOCHS):
+        order = rng.permutation(useful)
+        for at in range(0, len(order), BATCH * BUCKET):
+            part = sorted(order[at : at + BATCH * BUCKET], key=lambda i: len(rows[i][0]))
+            chunk = [part[j : j + BATCH] for j in range(0, len(part), BATCH)]
+            batches.extend(chunk[j] for j in rng.permutation(len(chunk)))
+    return batches
+
+
+def train(model_dir: Path, exs: Sequence[Example], rows: Sequence[Encoded]) -> torch.nn.Module:
+    """The reader fitted on ``exs`` (AdamW, linear warm-up then decay)."""
+    torch.manual_seed(0)
+    model = reader_model(model_dir)
+    for p in model.bert.embeddings.parameters():
+        p.requires_grad = False
+    useful = [i for i, ex in enumerate(exs) if ex.labels.any()]
+    batches = _order(rows, useful, np.random.default_rng(0))
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    steps = len(batches)
+    warm = WARMUP * steps + 1
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, s / warm) * (1 - s / steps))
+    model.train()
+    started = time.perf_counter()
+    for step, batch in enumerate(batches):
+        logits = model(*_padded([rows[i] for i in batch]))
+        loss = torch.zeros(())
+        for k, i in enumerate(batch):
+            z = _candidates(logits[k], rows[i])
+            y = torch.from_numpy(exs[i].labels.astype(bool))
+            loss = loss - (torch.logsumexp(z[y], 0) - torch.logsumexp(z, 0))
+        opt.zero_grad()
+        (loss / len(batch)).backward()
+        opt.step()
+        sched.step()
+        if step % 200 == 0:
+            print(f"  step {step}/{steps}, {time.perf_counter() - started:.0f}s", flush=True)
+    model.eval()
+    return model
+
+
+@torch.no_grad()
+def candidate_scores(model: torch.nn.Module, rows: Sequence[Encoded]) -> list[np.ndarray]:
+    out = []
+    for at in range(0, len(rows), 64):
+        part = rows[at : at + 64]
+        logits = model(*_padded(part))
+        out.extend(_candidates(logits[k], r).numpy() for k, r in enumerate(part))
+    return out
+
+
+def picked(
+    ex: Example, scores: np.ndarray, rules: bool = True, whole: bool = False
+) -> tuple[int, int] | None:
+    """The span of the best candidate: with ``rules``, chosen as the engine chooses; with
+    ``whole``, a name is not cut (`span.whole_name_end`, as the engine does with a reader)."""
+    if not len(scores):
+        return None
+    if not rules:
+        return ex.spans[int(np.argmax(scores))]
+    c = choose(ex.group, ex.sentence, ex.rows, ex.spans, scores, ex.typed)
+    if c is None:
+        return ex.typed if ex.group in TYPED_FALLBACK else None
+    if whole and ex.group != "how_many" and not (ex.group in NAMES_ONLY and ex.typed):
+        return c[0], whole_name_end(ex.sentence, c[1])
+    return c
+
+
+def weights_file(
+    model_dir: Path, model: torch.nn.Module, path: Path, note: dict[str, object]
+) -> None:
+    """Save the change to the transformer layers (int8 per row for matrices) and the head."""
+    base = reader_model(model_dir).state_dict()
+    arrays: dict[str, np.ndarray] = {}
+    for name, value in model.state_dict().items():
+        if name.startswith("head."):
+            arrays[name] = value.numpy().astype(np.float32)
+        elif name.startswith("bert.encoder."):
+            delta = (value - base[name]).numpy().astype(np.float32)
+            if delta.ndim == 2:
+                scale = np.abs(delta).max(axis=1) / 127 + 1e-12
+                arrays[f"{name}.q"] = np.round(delta / scale[:, None]).astype(np.int8)
+                arrays[f"{name}.scale"] = scale.astype(np.float32)
+            else:
+                arrays[f"{name}.delta"] = delta
+    meta = {"format": 1, "model": DEFAULT_MODEL, **note}
+    np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data folder")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--only-folds", default="", help="comma-separated folds to run")
+    parser.add_argument("--no-write", action="store_true", help="report only")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--oof", type=Path, help="save the held-out reader scores (.npz)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    from tokenizers import Tokenizer
+
+    from retrieval.answer.reader import MAX_TOKENS
+
+    model_dir = Path(resolve_model(DEFAULT_MODEL))
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
+    docs = {name: corpus(args.shared, name) for name in SETS}
+    verbs = verb_words([t for name in SETS for t in docs[name].values()])
+    every = [ex for name in SETS for ex in examples(args.shared, name, docs[name], verbs)]
+    rows = encode(tokenizer, every)
+    print(f"{len(every)} sentences in {time.perf_counter() - started:.0f}s", flush=True)
+    runs = [int(k) for k in args.only_folds.split(",") if k] or list(range(args.folds))
+    scored: dict[int, dict[str, tuple[int, int] | None]] = {}
+    held_out: dict[str, np.ndarray] = {}
+    for k in runs if args.folds > 1 else []:
+        train_ids = [i for i, ex in enumerate(every) if fold_of(ex.doc, args.folds) != k]
+        test_ids = [i for i, ex in enumerate(every) if fold_of(ex.doc, args.folds) == k]
+        model = train(model_dir, [every[i] for i in train_ids], [rows[i] for i in train_ids])
+        reader = candidate_scores(model, [rows[i] for i in test_ids])
+        scorer = fit([every[i] for i in train_ids], verbs)
+        torch.set_num_threads(args.threads)  # the span scorer's fit runs on one
+        for i, z in zip(test_ids, reader, strict=True):
+            ex = every[i]
+            held_out[str(i)] = z
+            s = scorer.score(ex.rows, ex.group) if len(ex.rows) else np.zeros(0)
+            scored[i] = {
+                "span scorer (engine without reader)": picked(ex, s),
+                "reader alone": picked(ex, z, rules=False),
+                "reader, engine's rules": picked(ex, z),
+                **{f"scorer + {w} x reader": picked(ex, s + w * z, whole=True) for w in WEIGHTS},
+            }
+        print(f"fold {k} done, {time.perf_counter() - started:.0f}s", flush=True)
+        if args.oof:
+            np.savez_compressed(args.oof, **held_out)  # type: ignore[arg-type]
+    for name in SETS:
+        ids = [i for i in scored if every[i].bench == name]
+        for way in next(iter(scored.values()), {}):
+            exs = [every[i] for i in ids]
+            print(report(f"{name}: {way}", exs, [scored[i][way] for i in ids]))
+    if not args.no_write:
+        model = train(model_dir, every, rows)
+        note = {"trained_on": list(SETS), "epochs": EPOCHS, "learning_rate": LEARNING_RATE}
+        weights_file(model_dir, model, READER_PATH, note)
+        print(f"wrote {READER_PATH} in {time.perf_counter() - started:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
