@@ -81,17 +81,13 @@ class Reader:
     """Scores of a sentence's candidate phrases as answers to a question."""
 
     def __init__(self, model_dir: Path, onnx_path: Path) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
+
+        from retrieval.encoder.onnx import session
 
         try:
             self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-            options = ort.SessionOptions()
-            options.log_severity_level = 3
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self.session = ort.InferenceSession(
-                str(onnx_path), options, providers=["CPUExecutionProvider"]
-            )
+            self.session = session(onnx_path)
         except Exception as exc:  # both libraries raise their own kinds for bad files
             raise ModelError(f"cannot load the reader {onnx_path}: {exc}") from None
         self.tokenizer.no_padding()

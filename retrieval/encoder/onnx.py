@@ -100,6 +100,19 @@ def check_pooling(model_dir: Path) -> int:
     return int(config.get("max_seq_length") or 256)
 
 
+def session(onnx_path: Path) -> ort.InferenceSession:
+    """An onnxruntime session of a graph on the CPU, as the encoder and the reader run."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # no warnings about unused initialisers
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL  # one graph branch
+    # Idle pool threads sleep instead of spinning: on a shared or busy machine a spinning
+    # thread takes the core its working sibling needs (~1.1x faster encoding at equal
+    # load, bench/encoder.py); threads default to the cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxEncoder:
     """:class:`~retrieval.encoder.base.Encoder` running an exported graph in onnxruntime."""
 
@@ -113,17 +126,7 @@ class OnnxEncoder:
         max_len = check_pooling(model_dir)
         try:
             self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-            options = ort.SessionOptions()
-            options.log_severity_level = 3  # no warnings about unused initialisers
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL  # one graph branch
-            # Idle pool threads sleep instead of spinning: on a shared or busy machine a
-            # spinning thread takes the core its working sibling needs (~1.1x faster
-            # encoding at equal load, bench/encoder.py); threads default to the cores.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self.session = ort.InferenceSession(
-                str(onnx_path), options, providers=["CPUExecutionProvider"]
-            )
+            self.session = session(onnx_path)
         except Exception as exc:  # both libraries raise their own kinds for bad files
             raise ModelError(f"cannot load the ONNX model {onnx_path}: {exc}") from None
         # The file ships padding to 128 tokens and truncation at 128; the model's window

@@ -66,18 +66,46 @@ def _export_transformer(model_dir: Path, dest: Path) -> tuple[int, int]:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
+    _to_onnx(TokenEmbeddings(), dest, "token_embeddings")
+    return int(hf.config.num_attention_heads), int(hf.config.hidden_size)
+
+
+def _to_onnx(module: Any, dest: Path, output: str) -> None:
+    """Export a torch module taking (input_ids, attention_mask, token_type_ids), any batch
+    and length, to the raw fp32 graph ``dest`` whose one output is named ``output``."""
+    import torch
+
     ids = torch.ones((2, 16), dtype=torch.int64)
     axes = {0: "batch", 1: "tokens"}
     names = ["input_ids", "attention_mask", "token_type_ids"]
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer chatter about Python values in the graph
         torch.onnx.export(
-            TokenEmbeddings(), (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(dest),
-            input_names=names, output_names=["token_embeddings"],
-            dynamic_axes={n: axes for n in [*names, "token_embeddings"]},
+            module, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(dest),
+            input_names=names, output_names=[output],
+            dynamic_axes={n: axes for n in [*names, output]},
             opset_version=_OPSET, dynamo=False,
         )  # fmt: skip
-    return int(hf.config.num_attention_heads), int(hf.config.hidden_size)
+
+
+def _fused_and_int8(raw: Path, heads: int, hidden: int) -> tuple[Path, Path]:
+    """The fused fp32 graph and its int8 quantisation, written beside ``raw``."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+
+    fused = optimizer.optimize_model(
+        str(raw), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1
+    )
+    fp32 = raw.with_name("fp32.onnx")
+    fused.save_model_to_file(str(fp32))
+    int8 = raw.with_name("int8.onnx")
+    quantize_dynamic(
+        str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+        # The fused operators are outside ONNX's shape inference; they output floats.
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )  # fmt: skip
+    return fp32, int8
 
 
 def _write_meta(path: Path, onnx_file: Path, variant: str, model_dir: Path) -> None:
@@ -125,24 +153,10 @@ def export(model_dir: Path, folder: Path) -> None:
 
 
 def _export_all(model_dir: Path, folder: Path) -> None:
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers import optimizer
-
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         raw = Path(tmp) / "raw.onnx"
         heads, hidden = _export_transformer(model_dir, raw)
-        fused = optimizer.optimize_model(
-            str(raw), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1
-        )
-        fp32 = Path(tmp) / "fp32.onnx"
-        fused.save_model_to_file(str(fp32))
-        int8 = Path(tmp) / "int8.onnx"
-        quantize_dynamic(
-            str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
-            # The fused operators are outside ONNX's shape inference; they output floats.
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )  # fmt: skip
+        fp32, int8 = _fused_and_int8(raw, heads, hidden)
         for variant, made in (("fp32", fp32), ("int8", int8)):
             os.replace(made, folder / f"{variant}.onnx")
             _write_meta(folder / f"{variant}.json", folder / f"{variant}.onnx", variant, model_dir)
@@ -210,38 +224,13 @@ def export_reader(model_dir: Path, weights: Path, folder: Path) -> None:
 
 
 def _export_reader(model_dir: Path, arrays: dict[str, Any], folder: Path) -> None:
-    import onnx
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers import optimizer
-
     model = reader_model(model_dir, arrays)
     model.bert.set_attn_implementation("eager")  # fused by the optimiser; SDPA's graph is not
     config = model.bert.config
-    ids = torch.ones((2, 16), dtype=torch.int64)
-    axes = {0: "batch", 1: "tokens"}
-    names = ["input_ids", "attention_mask", "token_type_ids"]
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         raw = Path(tmp) / "raw.onnx"
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(raw),
-                input_names=names, output_names=["logits"],
-                dynamic_axes={n: axes for n in [*names, "logits"]},
-                opset_version=_OPSET, dynamo=False,
-            )  # fmt: skip
-        fused = optimizer.optimize_model(
-            str(raw), model_type="bert", num_heads=int(config.num_attention_heads),
-            hidden_size=int(config.hidden_size), opt_level=1,
-        )  # fmt: skip
-        fp32 = Path(tmp) / "fp32.onnx"
-        fused.save_model_to_file(str(fp32))
-        int8 = Path(tmp) / "int8.onnx"
-        quantize_dynamic(
-            str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )  # fmt: skip
+        _to_onnx(model, raw, "logits")
+        _, int8 = _fused_and_int8(raw, int(config.num_attention_heads), int(config.hidden_size))
         os.replace(int8, folder / "int8.onnx")
         _write_meta(folder / "int8.json", folder / "int8.onnx", "int8", model_dir)
     log.info("exported the reader to ONNX in %s", folder)
