@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from train_span import SETS, SHARED, Example, corpus, examples, fit, fold_of, report, verb_words
 
-from retrieval.answer.reader import READER_PATH, candidate_tokens, pair_encoding
+from retrieval.answer.reader import MAX_TOKENS, READER_PATH, candidate_tokens, pair_encoding
 from retrieval.answer.span import (
     NAMES_ONLY,
     READER_WEIGHT,
@@ -43,6 +43,7 @@ from retrieval.answer.span import (
     whole_name_end,
 )
 from retrieval.encoder.base import resolve_model
+from retrieval.encoder.onnx import model_tokenizer
 from retrieval.encoder.onnx_export import reader_model
 from retrieval.settings import DEFAULT_MODEL
 
@@ -184,14 +185,8 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    from tokenizers import Tokenizer
-
-    from retrieval.answer.reader import MAX_TOKENS
-
     model_dir = Path(resolve_model(DEFAULT_MODEL))
-    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
+    tokenizer = model_tokenizer(model_dir, MAX_TOKENS)
     docs = {name: corpus(args.shared, name) for name in SETS}
     verbs = verb_words([t for name in SETS for t in docs[name].values()])
     every = [ex for name in SETS for ex in examples(args.shared, name, docs[name], verbs)]

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retrieval.errors import ConfigError, ModelError
+from retrieval.errors import ConfigError
 
 if TYPE_CHECKING:
     from retrieval.settings import Settings
@@ -81,17 +81,10 @@ class Reader:
     """Scores of a sentence's candidate phrases as answers to a question."""
 
     def __init__(self, model_dir: Path, onnx_path: Path) -> None:
-        from tokenizers import Tokenizer
+        from retrieval.encoder.onnx import model_tokenizer, session
 
-        from retrieval.encoder.onnx import session
-
-        try:
-            self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-            self.session = session(onnx_path)
-        except Exception as exc:  # both libraries raise their own kinds for bad files
-            raise ModelError(f"cannot load the reader {onnx_path}: {exc}") from None
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
+        self.tokenizer = model_tokenizer(model_dir, MAX_TOKENS)
+        self.session = session(onnx_path)
 
     @classmethod
     def load(cls, model: str, cache_root: Path, weights: Path = READER_PATH) -> Reader:

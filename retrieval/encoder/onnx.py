@@ -100,8 +100,22 @@ def check_pooling(model_dir: Path) -> int:
     return int(config.get("max_seq_length") or 256)
 
 
+def model_tokenizer(model_dir: Path, max_len: int) -> Tokenizer:
+    """The model folder's own tokenizer, unpadded (batches are padded to their longest
+    text) and cut at ``max_len`` word pieces (the longer of a pair first). The file ships
+    padding to 128 tokens and truncation at 128; the model's window is larger."""
+    try:
+        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    except Exception as exc:  # the library raises its own kinds for bad files
+        raise ModelError(f"cannot load the tokenizer of {model_dir}: {exc}") from None
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_len, strategy="longest_first")
+    return tokenizer
+
+
 def session(onnx_path: Path) -> ort.InferenceSession:
-    """An onnxruntime session of a graph on the CPU, as the encoder and the reader run."""
+    """An onnxruntime session of a graph on the CPU, as the encoder and the reader run;
+    a file it cannot load is a ModelError."""
     options = ort.SessionOptions()
     options.log_severity_level = 3  # no warnings about unused initialisers
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -110,7 +124,10 @@ def session(onnx_path: Path) -> ort.InferenceSession:
     # thread takes the core its working sibling needs (~1.1x faster encoding at equal
     # load, bench/encoder.py); threads default to the cores.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # the library raises its own kinds for bad files
+        raise ModelError(f"cannot load the ONNX model {onnx_path}: {exc}") from None
 
 
 class OnnxEncoder:
@@ -124,15 +141,8 @@ class OnnxEncoder:
         self.digest = digest
         model_dir = Path(resolve_model(model))
         max_len = check_pooling(model_dir)
-        try:
-            self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-            self.session = session(onnx_path)
-        except Exception as exc:  # both libraries raise their own kinds for bad files
-            raise ModelError(f"cannot load the ONNX model {onnx_path}: {exc}") from None
-        # The file ships padding to 128 tokens and truncation at 128; the model's window
-        # is larger and padding is done per batch below, to the longest text.
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(max_len)
+        self.tokenizer = model_tokenizer(model_dir, max_len)
+        self.session = session(onnx_path)
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._dimension = int(self.session.get_outputs()[0].shape[-1])
         log.info("loaded model %s (%s, %d dims)", model, self.backend, self._dimension)
