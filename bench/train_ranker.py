@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from train_span import fold_of
 
 from retrieval.answer.engine import (
     agreed,
@@ -41,6 +42,7 @@ from retrieval.answer.engine import (
     confidence_inputs,
     gather,
     quote,
+    read,
     second_report,
 )
 from retrieval.answer.evaluate import AnswerFree, hit, read_questions
@@ -50,8 +52,10 @@ from retrieval.answer.ranker import (
     CALIBRATION_INPUTS,
     RANKER_PATH,
     Ranker,
+    Reading,
     check_features,
 )
+from retrieval.answer.reader import Reader, read_weights
 from retrieval.dates import asked_on, parse_day
 from retrieval.search.lexical import Lexical
 from retrieval.settings import load_settings
@@ -156,9 +160,10 @@ def apply_calibration(calibration: tuple[float, ...], inputs: np.ndarray) -> np.
     return 1 / (1 + np.exp(-(inputs @ np.array(calibration[:-1]) + calibration[-1])))
 
 
-def quoted(g, scores: np.ndarray, margin: float, lexical: Lexical) -> tuple[str, Candidate]:  # type: ignore[no-untyped-def]
+def quoted(g, scores: np.ndarray, margin: float, lexical: Lexical,  # type: ignore[no-untyped-def]
+           ranked: np.ndarray) -> tuple[str, Candidate]:  # fmt: skip
     """The quote a reply would give (the engine's choice of sentence and neighbour)."""
-    best, partner = chosen(g.info, g.candidates, scores, margin, lexical)
+    best, partner = chosen(g.info, g.candidates, scores, margin, lexical, ranked)
     return quote(best, partner)[0], best
 
 
@@ -173,10 +178,12 @@ def choose_neighbour_margin(
     cv_scores,
     answered,
     names,  # type: ignore[no-untyped-def]
+    ranked,
     max_median: float = 35.0,
 ) -> tuple[float, np.ndarray]:
     """The widest score margin for quoting an adjacent sentence too that keeps the median
-    answer within ``max_median`` words on every set (answers as the engine words them)."""
+    answer within ``max_median`` words on every set (answers as the engine words them,
+    the quote picked by ``ranked``: the scores, or with the reader's added)."""
     best_margin, best_hits = 0.0, np.zeros(len(rows), dtype=bool)
     for margin in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0):
         line = []
@@ -188,7 +195,7 @@ def choose_neighbour_margin(
                 _, q, g = rows[i]
                 if not len(cv_scores[i]):
                     continue
-                text, best = quoted(g, cv_scores[i], margin, qa.retriever.lexical)
+                text, best = quoted(g, cv_scores[i], margin, qa.retriever.lexical, ranked[i])
                 hits[i] = quote_hit(g, text, best, q.answers)
                 if answered[i]:
                     words.append(len(text.split()))
@@ -203,6 +210,134 @@ def choose_neighbour_margin(
     return best_margin, best_hits
 
 
+# A calibration, its threshold, the neighbour margin, and the report of answers with them.
+Fit = tuple[tuple[float, ...], float, float, dict]
+
+
+def fit_confidence(qa: QA, rows, xs: list[np.ndarray], ys: list[np.ndarray],  # type: ignore[no-untyped-def]
+                   cv_scores: list[np.ndarray], fold: np.ndarray, args: argparse.Namespace,
+                   quote_scores: list[np.ndarray] | None = None) -> Fit:  # fmt: skip
+    """The calibration and threshold fitted on held-out ranker scores ``cv_scores``, the
+    neighbour margin for quotes chosen by ``quote_scores`` (the ranker's own, or with the
+    reader's added), and the cross-validated report of answers given with them."""
+    quote_scores = cv_scores if quote_scores is None else quote_scores
+    names = np.array([name for name, _, _ in rows])
+    in_corpus = np.isin(names, SETS)
+    inputs = np.zeros((len(rows), len(CALIBRATION_INPUTS)))
+    hits = np.zeros(len(rows), dtype=bool)
+    for i, (_, _, g) in enumerate(rows):
+        if len(cv_scores[i]):
+            inputs[i] = confidence_inputs(  # as answers weigh them
+                g.info, qa.retriever.lexical, g.candidates, cv_scores[i], xs[i]
+            )
+            hits[i] = ys[i][int(np.argmax(quote_scores[i]))]
+        else:
+            inputs[i] = (-10.0, *[0.0] * (len(CALIBRATION_INPUTS) - 1))
+    # Calibrate on the held-out fold outputs: asked of a corpus holding the answer or not.
+    # Each benchmark (its questions and their misses) weighs the same; the calibration,
+    # too, is cross-validated by question before the threshold is set.
+    answerable = in_corpus
+    weights = np.zeros(len(rows))
+    for name in SETS:
+        mine = np.array([n.split("-")[0] == name for n in names])
+        weights[mine] = len(rows) / (len(SETS) * mine.sum())
+    conf = np.zeros(len(rows))
+    fold_calib = []
+    for k in range(args.folds):
+        fold_calib.append(calibrate(inputs[fold != k], answerable[fold != k], weights[fold != k]))
+        conf[fold == k] = apply_calibration(fold_calib[k], inputs[fold == k])
+    calib = calibrate(inputs, answerable, weights)
+    # One threshold for every set, low enough that each answers at least --answered.
+    threshold = min(float(np.quantile(conf[names == n], 1 - args.answered)) for n in SETS)
+    answered = conf >= threshold
+    neighbour, quote_hits = choose_neighbour_margin(
+        qa, rows, cv_scores, answered, names, quote_scores
+    )
+    # As answers do: an independent report agreeing with the quote raises its confidence.
+    agreeing = 0
+    for i, (_, _, g) in enumerate(rows):
+        if not len(cv_scores[i]):
+            continue
+        best, _ = chosen(
+            g.info, g.candidates, cv_scores[i], neighbour, qa.retriever.lexical, quote_scores[i]
+        )
+        rest = second_report(g.info, g.candidates, cv_scores[i], best)
+        if rest is not None:
+            others = [g.candidates[j] for j in rest]
+            second = apply_calibration(
+                fold_calib[fold[i]],
+                confidence_inputs(
+                    g.info, qa.retriever.lexical, others, cv_scores[i][rest], xs[i][rest]
+                ),
+            )
+            agreeing += second >= threshold
+            conf[i] = agreed(float(conf[i]), float(second), threshold)
+    answered = conf >= threshold
+    print(f"an agreeing independent report raised the confidence of {agreeing} questions")
+    report = {}
+    for name in SETS:
+        m = names == name
+        report[name] = {
+            "questions": int(m.sum()),
+            "top1_sentence_hit": float(hits[m].mean()),
+            "hit_rate": float((quote_hits & answered)[m].mean()),
+            "answered_rate": float((conf >= threshold)[m].mean()),
+            "precision": float(quote_hits[m & answered].mean()),
+            "oracle": float(np.mean([ys[i].any() for i in np.flatnonzero(m)])),
+            "out_of_corpus_abstained": float((~answered)[names == f"{name}-out"].mean()),
+            "near_miss_abstained": float((~answered)[names == f"{name}-near"].mean()),
+        }
+    print(f"cross-validated ({args.folds} folds by question), threshold {threshold:.3f}:")
+    print(json.dumps(report, indent=1))
+
+    return calib, threshold, neighbour, report
+
+
+READER_WEIGHTS = (0.5, 0.75, 1.0)  # the reader's weights tried beside the ranker's score
+
+
+def fit_reading(qa: QA, rows, xs: list[np.ndarray], ys: list[np.ndarray],  # type: ignore[no-untyped-def]
+                cv_scores: list[np.ndarray], fold: np.ndarray,
+                args: argparse.Namespace) -> tuple[Reading, dict]:  # fmt: skip
+    """The ranker as used with the reader: each question's best sentences are read
+    (`engine.read`) by the reader of the fold that never saw its document
+    (``--reader-folds``, written by `bench/train_reader.py --save-folds`), and the quote
+    is chosen by the scores with the reader's added; the reader's weight is the one of
+    READER_WEIGHTS with the best hit rate over both benchmarks, with the neighbour margin
+    fitted again. The confidence stays the ranker's own: the reader, fitted on sentences
+    that hold an answer, would lift a sentence of the story that lacks the detail asked."""
+    folder: Path = args.reader_folds
+    files = sorted(folder.glob("fold-*.npz"))
+    if not files:
+        raise SystemExit(f"no fold-K.npz files in {folder}: run bench/train_reader.py --save-folds")
+    count = int(json.loads(str(read_weights(files[0])["meta"]))["folds"])
+    readers: dict[int, Reader] = {}
+    started = time.perf_counter()
+    added = []  # per question, what the reader adds to each candidate's score at weight 1
+    for i, (_, q, g) in enumerate(rows):
+        if not len(cv_scores[i]):
+            added.append(cv_scores[i])
+            continue
+        k = fold_of(q.doc_id or "", count)
+        if k not in readers:
+            readers[k] = Reader.load(qa.settings.model, qa.settings.model_cache,
+                                     folder / f"fold-{k}.npz")  # fmt: skip
+        added.append(read(g.info, g.candidates, cv_scores[i], readers[k], 1.0) - cv_scores[i])
+    print(f"read the best sentences of {len(rows)} questions in "
+          f"{time.perf_counter() - started:.0f}s")  # fmt: skip
+    best: tuple[float, Reading, dict] | None = None
+    for w in READER_WEIGHTS:
+        print(f"-- reader weight {w}")
+        scores = [s + w * a for s, a in zip(cv_scores, added, strict=True)]
+        _, _, neighbour, report = fit_confidence(qa, rows, xs, ys, cv_scores, fold, args, scores)
+        rate = float(np.mean([report[name]["hit_rate"] for name in SETS]))
+        if best is None or rate > best[0]:
+            best = rate, Reading(w, neighbour), report
+    assert best is not None
+    print(f"chosen reader weight {best[1].weight}")
+    return best[1], best[2]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--index", type=Path, default=REPO / "var" / "bench-index")
@@ -215,6 +350,9 @@ def main() -> int:
                         help="answered rate the abstain threshold is set for")  # fmt: skip
     parser.add_argument("--cache", type=Path, default=Path("/tmp/newsqa-gathered.pkl"))
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--reader-folds", type=Path, metavar="DIR",
+                        help="fit the ranker's use with the reader too, on held-out "
+                             "reader scores (bench/train_reader.py --save-folds)")  # fmt: skip
     parser.add_argument("--gold-only", action=argparse.BooleanOptionalAction, default=True,
                         help="train on answer sentences of the gold document only")  # fmt: skip
     parser.add_argument("--keep-network", action="store_true",
@@ -247,8 +385,6 @@ def main() -> int:
     fold = np.array([zlib.crc32(q.id.encode()) % args.folds for _, q, _ in rows])
     in_corpus = np.isin(names, SETS)
     cv_scores: list[np.ndarray] = [np.zeros(0)] * len(rows)
-    inputs = np.zeros((len(rows), len(CALIBRATION_INPUTS)))
-    hits = np.zeros(len(rows), dtype=bool)
     started = time.perf_counter()
     for k in range(args.folds):
         train_ids = [i for i in range(len(rows)) if fold[i] != k and in_corpus[i]]
@@ -257,67 +393,11 @@ def main() -> int:
         for i in np.flatnonzero(fold == k):
             if len(xs[i]):
                 cv_scores[i] = ranker.scores(xs[i])
-                g = rows[i][2]  # as answers weigh them
-                inputs[i] = confidence_inputs(
-                    g.info, qa.retriever.lexical, g.candidates, cv_scores[i], xs[i]
-                )
-                hits[i] = ys[i][int(np.argmax(cv_scores[i]))]
-            else:
-                inputs[i] = (-10.0, *[0.0] * (len(CALIBRATION_INPUTS) - 1))
     print(f"cross-validation trained in {time.perf_counter() - started:.0f}s")
-
-    # Calibrate on the held-out fold outputs: asked of a corpus holding the answer or not.
-    # Each benchmark (its questions and their misses) weighs the same; the calibration,
-    # too, is cross-validated by question before the threshold is set.
-    answerable = in_corpus
-    weights = np.zeros(len(rows))
-    for name in SETS:
-        mine = np.array([n.split("-")[0] == name for n in names])
-        weights[mine] = len(rows) / (len(SETS) * mine.sum())
-    conf = np.zeros(len(rows))
-    fold_calib = []
-    for k in range(args.folds):
-        fold_calib.append(calibrate(inputs[fold != k], answerable[fold != k], weights[fold != k]))
-        conf[fold == k] = apply_calibration(fold_calib[k], inputs[fold == k])
-    calib = calibrate(inputs, answerable, weights)
-    # One threshold for every set, low enough that each answers at least --answered.
-    threshold = min(float(np.quantile(conf[names == n], 1 - args.answered)) for n in SETS)
-    answered = conf >= threshold
-    neighbour, quote_hits = choose_neighbour_margin(qa, rows, cv_scores, answered, names)
-    # As answers do: an independent report agreeing with the quote raises its confidence.
-    agreeing = 0
-    for i, (_, _, g) in enumerate(rows):
-        if not len(cv_scores[i]):
-            continue
-        best, _ = chosen(g.info, g.candidates, cv_scores[i], neighbour, qa.retriever.lexical)
-        rest = second_report(g.info, g.candidates, cv_scores[i], best)
-        if rest is not None:
-            others = [g.candidates[j] for j in rest]
-            second = apply_calibration(
-                fold_calib[fold[i]],
-                confidence_inputs(
-                    g.info, qa.retriever.lexical, others, cv_scores[i][rest], xs[i][rest]
-                ),
-            )
-            agreeing += second >= threshold
-            conf[i] = agreed(float(conf[i]), float(second), threshold)
-    answered = conf >= threshold
-    print(f"an agreeing independent report raised the confidence of {agreeing} questions")
-    report = {}
-    for name in SETS:
-        m = names == name
-        report[name] = {
-            "questions": int(m.sum()),
-            "top1_sentence_hit": float(hits[m].mean()),
-            "hit_rate": float((quote_hits & answered)[m].mean()),
-            "answered_rate": float((conf >= threshold)[m].mean()),
-            "precision": float(quote_hits[m & answered].mean()),
-            "oracle": float(np.mean([ys[i].any() for i in np.flatnonzero(m)])),
-            "out_of_corpus_abstained": float((~answered)[names == f"{name}-out"].mean()),
-            "near_miss_abstained": float((~answered)[names == f"{name}-near"].mean()),
-        }
-    print(f"cross-validated ({args.folds} folds by question), threshold {threshold:.3f}:")
-    print(json.dumps(report, indent=1))
+    calib, threshold, neighbour, report = fit_confidence(qa, rows, xs, ys, cv_scores, fold, args)
+    with_reader = None
+    if args.reader_folds:
+        with_reader, report["with_reader"] = fit_reading(qa, rows, xs, ys, cv_scores, fold, args)
 
     saved = json.loads(RANKER_PATH.read_text())
     if args.keep_network:
@@ -333,7 +413,8 @@ def main() -> int:
         final = train_networks([xs[i] for i in keep], [targets[i] for i in keep], mean, scale,
                                args)  # fmt: skip
         trained = {"hidden": args.hidden, "epochs": args.epochs}
-    final = replace(final, calibration=calib, threshold=threshold, neighbour_margin=neighbour)
+    final = replace(final, calibration=calib, threshold=threshold, neighbour_margin=neighbour,
+                    with_reader=with_reader)  # fmt: skip
     if not args.no_write:
         final.save(RANKER_PATH, {"cross_validated": report, **trained})
         print(f"wrote {RANKER_PATH}")

@@ -182,6 +182,9 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="report only")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--oof", type=Path, help="save the held-out reader scores (.npz)")
+    parser.add_argument("--save-folds", type=Path, metavar="DIR",
+                        help="save each fold's reader as DIR/fold-K.npz (for "
+                             "bench/train_ranker.py --reader-folds)")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
@@ -200,6 +203,10 @@ def main() -> int:
         test_ids = [i for i, ex in enumerate(every) if fold_of(ex.doc, args.folds) == k]
         model = train(model_dir, [every[i] for i in train_ids], [rows[i] for i in train_ids])
         reader = candidate_scores(model, [rows[i] for i in test_ids])
+        if args.save_folds:
+            args.save_folds.mkdir(parents=True, exist_ok=True)
+            note = {"folds": args.folds, "held_out": k, "epochs": EPOCHS}
+            weights_file(model_dir, model, args.save_folds / f"fold-{k}.npz", note)
         scorer = fit([every[i] for i in train_ids], verbs)
         torch.set_num_threads(args.threads)  # the span scorer's fit runs on one
         for i, z in zip(test_ids, reader, strict=True):

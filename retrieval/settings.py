@@ -193,7 +193,7 @@ class Settings:
     device: str = "cpu"
     encoder: str = "int8"  # int8 | fp32 (ONNX Runtime) | torch; other models use torch
     model_cache: Path = Path("var/models")  # exported ONNX files
-    reader: str = "on"  # on | off: the fine-tuned reader helps pick the bold span
+    reader: str = "on"  # on | off: the fine-tuned reader helps pick the quote and bold span
     chunk_tokens: int = 180
     chunk_overlap: int = 40
     batch_size: int = 64

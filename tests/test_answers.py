@@ -408,7 +408,7 @@ def test_an_archive_asked_years_later_quotes_the_story_that_answers(
 def test_benchmarks_score_the_quote_replies_give(default_qa: QA, toll: QA) -> None:
     """`engine.chosen` and `quote`, which bench/train_ranker.py scores, give exactly the
     text of the answer, on the default corpus's questions and on a running toll (where a
-    newer report replaces the best-scored sentence)."""
+    newer report replaces the best-scored sentence), the reader's scores included."""
     from retrieval.answer.batch import read_questions
     from retrieval.answer.engine import chosen, quote
 
@@ -418,7 +418,7 @@ def test_benchmarks_score_the_quote_replies_give(default_qa: QA, toll: QA) -> No
     ]
     asked.append((toll, "How many people died in the Oskarvik temple fire?",
                   datetime(2023, 6, 13, 18, tzinfo=UTC)))  # fmt: skip
-    compared = 0
+    compared = read_too = 0
     for qa, question, when in asked:
         a = qa.answer(question, asked_at=when, explain=True)
         if a.abstained:
@@ -426,11 +426,13 @@ def test_benchmarks_score_the_quote_replies_give(default_qa: QA, toll: QA) -> No
         t = a.trace
         assert t is not None
         best, partner = chosen(
-            t.info, t.candidates, t.scores, qa.ranker.neighbour_margin, qa.retriever.lexical
-        )
+            t.info, t.candidates, t.scores, qa.ranker.neighbour_margin, qa.retriever.lexical,
+            t.ranked,
+        )  # fmt: skip
         assert quote(best, partner)[0] == a.text, question
         compared += 1
-    assert compared >= 20
+        read_too += t.ranked is not None
+    assert compared >= 20 and read_too == compared  # the reader read for each
 
 
 def _stadium(qa_of: QaOf, reports: list[str]) -> QA:

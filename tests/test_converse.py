@@ -352,6 +352,21 @@ def test_format_turn_stays_within_the_limit(qa: QA) -> None:
     assert format_turn(turn).endswith(format_answer(turn.answer).splitlines()[-1])
 
 
+def test_its_is_never_the_person_answered(qa: QA) -> None:
+    """After "who will chair the talks?", "its" in "where will Russia deploy its ...?" is
+    not the answer's: a "who" answer is a person or a body, never "it"."""
+    first = respond(qa, [], "Who will chair the talks?", asked_at=ASKED)
+    assert first.answer is not None and first.answer.span is not None
+    turn = respond(
+        qa, [first], "Where will Russia deploy its new missile defense systems?", asked_at=ASKED
+    )
+    start, end = first.answer.span
+    named = (first.answer.text or "")[start:end]
+    assert named and named[0].isupper()  # a name
+    assert named not in turn.understood, turn.understood
+    assert turn.answer is not None and "Kuril" in (turn.answer.text or "")
+
+
 def test_he_after_a_who_question_is_the_person_answered(qa: QA) -> None:
     """After "who will chair the talks?", "he" is the person the answer names; after a
     question whose story is titled by its subject, the pronoun keeps that subject, unless

@@ -80,6 +80,29 @@ def test_shipped_ranker_loads() -> None:
     assert len(ranker.calibration) == len(CALIBRATION_INPUTS) + 1
 
 
+def test_the_ranker_has_a_fit_for_reading(tmp_path: Path) -> None:
+    """The shipped file holds the reader's weight and the neighbour margin fitted with it
+    (`Ranker.reading` switches to them; the confidence stays the same); saved and loaded
+    again, they are the same; a broken one is refused in one line."""
+    ranker = Ranker.load(RANKER_PATH)
+    r = ranker.with_reader
+    assert r is not None and r.weight > 0
+    reading = ranker.reading()
+    assert reading.reader_weight == r.weight and ranker.reader_weight == 0
+    assert reading.neighbour_margin == r.neighbour_margin
+    assert (reading.calibration, reading.threshold) == (ranker.calibration, ranker.threshold)
+    assert reading.reading() is reading  # already switched
+    path = tmp_path / "ranker.json"
+    ranker.save(path)
+    assert Ranker.load(path).with_reader == r
+    data = json.loads(path.read_text())
+    for broken in ({"weight": 1.0}, {"weight": "heavy", "neighbour_margin": 1.0}):
+        path.write_text(json.dumps({**data, "with_reader": broken}))
+        with pytest.raises(ConfigError, match="with_reader") as exc:
+            Ranker.load(path)
+        assert "\n" not in str(exc.value)
+
+
 def test_ranker_scores_are_the_mean_of_its_networks(qa: QA) -> None:
     """Each network alone scores as a two-layer network does; the ranker gives their mean."""
     g = gather(qa.retriever, "Who is Moscow's envoy to NATO?")

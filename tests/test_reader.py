@@ -1,5 +1,6 @@
 """The reader: the shipped weights, exported to ONNX, point at the answer in a sentence;
-the graph scores as the torch model it came from; a bad weights file or setting is one line."""
+the graph scores as the torch model it came from; a bad weights file or setting is one line;
+read over a question's best sentences, it lifts the one that holds an answer."""
 
 from __future__ import annotations
 
@@ -9,9 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.answer.engine import READ_TOP, gather, read
+from retrieval.answer.features import featurize
+from retrieval.answer.qa import QA
 from retrieval.answer.question import analyse
 from retrieval.answer.reader import READER_PATH, Reader, candidate_tokens, load_reader, read_weights
-from retrieval.answer.span import answer_span, shipped_scorer, span_phrases, whole_name_end
+from retrieval.answer.span import (
+    answer_span,
+    candidate_spans,
+    shipped_scorer,
+    span_phrases,
+    whole_name_end,
+)
 from retrieval.encoder.base import resolve_model
 from retrieval.errors import ConfigError
 from retrieval.settings import DEFAULT_MODEL, Settings, load_settings
@@ -119,3 +129,44 @@ def test_a_name_is_not_cut_after_its_first_word() -> None:
     assert whole_name_end(sentence, larnaca) == larnaca  # the sentence ends there
     flight = sentence.index("flight") + len("flight")
     assert whole_name_end(sentence, flight) == flight
+
+
+def test_the_best_candidate_of_each_sentence(reader: Reader) -> None:
+    """`Reader.best` gives each sentence its best candidate's score; of three sentences,
+    the one that answers the question scores best; one without candidates, -inf."""
+    question, answer_sentence, _ = FOUND_BY_THE_READER[1]
+    info = analyse(question)
+    sentences = [FOUND_BY_THE_READER[2][1], answer_sentence, FOUND_BY_THE_READER[0][1]]
+    pairs = [(s, candidate_spans(info, s)) for s in sentences]
+    best = reader.best(question, pairs)
+    assert list(best) == [float(reader.scores(question, s, spans).max()) for s, spans in pairs]
+    assert int(np.argmax(best)) == 1
+    assert reader.best(question, [("Havana.", []), *pairs[1:2]])[0] == -np.inf
+    assert len(reader.best(question, [])) == 0
+
+
+def test_reading_lifts_the_best_read_sentence_and_keeps_the_rest_below(
+    default_index: Settings, model: object
+) -> None:
+    """`engine.read` adds the reader's best-candidate score to the ranker's best
+    READ_TOP sentences (copies of one text alike) and the least of those to every other
+    sentence: the sentences read stay the best-scored, and among them the reader's
+    favourite gains most."""
+    qa = QA.open(default_index, encoder=model)  # type: ignore[arg-type]
+    assert qa.reader is not None
+    g = gather(qa.retriever, "Who is Moscow's envoy to NATO?")
+    x = featurize(g.info, g.qvec, qa.retriever.lexical, g.candidates)
+    scores = qa.ranker.scores(x)
+    added = read(g.info, g.candidates, scores, qa.reader, 1.0) - scores
+    texts: list[str] = []
+    for i in np.argsort(-scores, kind="stable"):
+        if g.candidates[i].text not in texts:
+            texts.append(g.candidates[i].text)
+    read_texts = texts[:READ_TOP]
+    assert len(texts) > READ_TOP
+    was_read = np.array([c.text in read_texts for c in g.candidates])
+    assert np.allclose(added[~was_read], added[was_read].min())
+    assert (scores + added)[was_read].min() >= (scores + added)[~was_read].max()
+    alone = [qa.reader.best(g.info.text, [(t, candidate_spans(g.info, t))])[0] for t in read_texts]
+    favourite = read_texts[int(np.argmax(alone))]
+    assert max(added[i] for i, c in enumerate(g.candidates) if c.text == favourite) == added.max()

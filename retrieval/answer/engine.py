@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import numpy as np
@@ -28,7 +28,7 @@ from retrieval.answer.running import (
     speaker_asked,
     summary_subject,
 )
-from retrieval.answer.span import answer_span, typed_span
+from retrieval.answer.span import answer_span, candidate_spans, typed_span
 from retrieval.errors import BadQuestionError
 from retrieval.ingest.textnorm import valid_text
 from retrieval.search.lexical import Lexical
@@ -88,6 +88,7 @@ class Trace:
     features: np.ndarray  # one row per candidate
     scores: np.ndarray  # the ranker's score of each candidate
     threshold: float
+    ranked: np.ndarray | None = None  # with the reader's added, when it read (`read`)
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -175,6 +176,34 @@ def answer_confidence(
     return ranker.calibrated(confidence_inputs(info, lexical, cands, scores, features))
 
 
+READ_TOP = 3  # the ranker's best sentences (distinct texts) that the reader reads
+
+
+def read(
+    info: QuestionInfo, cands: Sequence[Candidate], scores: np.ndarray, reader: Reader,
+    weight: float,
+) -> np.ndarray:  # fmt: skip
+    """``scores`` with the reader's say added: each of the READ_TOP best-scored sentences
+    (and its copies) gains ``weight`` times the reader's score of its best candidate
+    phrase, so the sentence that holds an answer to the question moves up among them;
+    every other sentence gains the least of those, so none overtakes a sentence read."""
+    order = np.argsort(-scores, kind="stable")
+    texts: list[str] = []
+    for i in order:
+        if cands[i].text not in texts:
+            texts.append(cands[i].text)
+            if len(texts) == READ_TOP:
+                break
+    best = reader.best(info.text, [(t, candidate_spans(info, t)) for t in texts])
+    finite = np.isfinite(best)
+    if not finite.any():
+        return scores
+    best[~finite] = best[finite].min()  # a sentence of the question's words alone
+    of_text = dict(zip(texts, best.tolist(), strict=True))
+    low = float(best.min())
+    return scores + weight * np.array([of_text.get(c.text, low) for c in cands])
+
+
 def pick(scores: np.ndarray, cands: Sequence[Candidate], margin: float) -> tuple[int, int | None]:
     """The best candidate, and a sentence next to it worth quoting too: one of the next two
     that the ranker scores within ``margin`` of the best (the answer often sits in the
@@ -252,11 +281,13 @@ def _adds_nothing(
 
 def chosen(
     info: QuestionInfo, cands: Sequence[Candidate], scores: np.ndarray, margin: float,
-    lexical: Lexical,
+    lexical: Lexical, ranked: np.ndarray | None = None,
 ) -> tuple[Candidate, Candidate | None]:  # fmt: skip
     """The sentence to quote and the neighbour quoted with it, as replies choose them
-    (`bench/train_ranker.py` scores the same choice)."""
-    best_i, partner_i = pick(scores, cands, margin)
+    (`bench/train_ranker.py` scores the same choice): picked by ``ranked`` (the scores
+    with the reader's added) when given; a running count's newest report and an event's
+    first report are weighed by the ranker's own ``scores``."""
+    best_i, partner_i = pick(scores if ranked is None else ranked, cands, margin)
     newer = newest_report(info, cands, scores, best_i, lexical)
     if newer is not None and newer != partner_i:  # a running toll: the newest report
         best_i, partner_i = newer, None
@@ -415,7 +446,8 @@ def answer(
     chunks searched, as benchmarks do to ask a question of a corpus without its answer;
     ``prefer`` and ``prefer_weight`` favour some chunks, as a conversation does its
     stories (see :meth:`Retriever.search`). ``explain`` keeps the :class:`Trace`;
-    ``reader`` helps pick the bold span."""
+    ``reader`` helps choose the sentence (with a ranker fitted for it, see `Ranker.reading`)
+    and the bold span."""
     original, question = question, respelled(question)
     terms = retriever.lexical.terms
     if not set(terms(question)) - set(terms(QUESTION_WORDS)):
@@ -437,6 +469,7 @@ def answer(
     trace = (
         Trace(g.info, tuple(hits), tuple(cands), features, scores, threshold) if explain else None
     )
+    ranked = None
     subject, speaker = summary_subject(question), speaker_asked(question)
     story = newest_story(subject, cands, scores, retriever.lexical) if subject else None
     if speaker is not None:
@@ -444,7 +477,14 @@ def answer(
     if story is not None:  # the news on a subject, or someone's words: the newest, sure or not
         best, partner = cands[story], None
     elif cands:
-        best, partner = chosen(g.info, cands, scores, ranker.neighbour_margin, retriever.lexical)
+        # The reader reads the best sentences to choose the quote among them; the
+        # confidence stays the ranker's (see `Ranker.with_reader`).
+        if reader is not None and ranker.reader_weight:
+            ranked = read(g.info, cands, scores, reader, ranker.reader_weight)
+            trace = trace and replace(trace, ranked=ranked)
+        best, partner = chosen(
+            g.info, cands, scores, ranker.neighbour_margin, retriever.lexical, ranked
+        )
         second = second_source(g.info, cands, scores, features, best, ranker, retriever.lexical)
         confidence = agreed(confidence, second, threshold)
     if story is None and (not cands or confidence < threshold or speaker is not None):

@@ -43,13 +43,16 @@ class QA:
         self.encoder = encoder
         self.store = store or open_store(settings)
         self._retriever = retriever
+        self.reader = load_reader(settings)
+        # With the reader, the ranker's fit for reading (its weight and neighbour margin).
         self.ranker = ranker or Ranker.load(RANKER_PATH)
+        if self.reader is not None:
+            self.ranker = self.ranker.reading()
         self.threshold = (
             settings.abstain_threshold
             if settings.abstain_threshold is not None
             else self.ranker.threshold
         )
-        self.reader = load_reader(settings)
         self._reload_lock = threading.Lock()
 
     @classmethod

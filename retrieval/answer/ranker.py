@@ -68,6 +68,15 @@ def check_features(names: object, path: Path) -> None:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How the quote is chosen when the reader reads the best sentences: its score's
+    weight, and the neighbour margin on the scores with it added."""
+
+    weight: float
+    neighbour_margin: float
+
+
+@dataclass(frozen=True)
 class Ranker:
     """Scores candidate sentences with small two-layer networks, trained listwise so
     that the answer-bearing sentence of a question scores highest; the score is the mean
@@ -84,6 +93,22 @@ class Ranker:
     calibration: tuple[float, ...] = (1.0,) + (0.0,) * len(CALIBRATION_INPUTS)  # weights, bias
     threshold: float = 0.5  # abstain below this confidence
     neighbour_margin: float = 1.0  # score gap within which an adjacent sentence is quoted too
+    # How much the reader's best-answer score of a sentence adds to its score (0: the
+    # reader is not asked); see `engine.read`.
+    reader_weight: float = 0.0
+    # The reader's weight and the neighbour margin fitted with it: what `reading` sets. The
+    # confidence stays the ranker's own: the reader, fitted on sentences that hold an
+    # answer, lifts a sentence of the story that lacks the detail asked as well.
+    with_reader: Reading | None = None
+
+    def reading(self) -> Ranker:
+        """This ranker as used with the reader, or itself if the file has no such fit."""
+        r = self.with_reader
+        if r is None:
+            return self
+        return replace(
+            self, neighbour_margin=r.neighbour_margin, reader_weight=r.weight, with_reader=None
+        )
 
     def scores(self, features: np.ndarray) -> np.ndarray:
         x = (features - self.mean) / self.scale
@@ -139,6 +164,14 @@ class Ranker:
             "calibration_inputs": list(CALIBRATION_INPUTS),
             "threshold": self.threshold,
             "neighbour_margin": self.neighbour_margin,
+            "with_reader": (
+                None
+                if self.with_reader is None
+                else {
+                    "weight": self.with_reader.weight,
+                    "neighbour_margin": self.with_reader.neighbour_margin,
+                }
+            ),
             **(extra or {}),
         }
         path.write_text(json.dumps(data) + "\n")
@@ -165,10 +198,16 @@ class Ranker:
                 f"{path} holds no readable networks ({exc}); run bench/train_ranker.py"
             ) from None
         _check_shapes(arrays, data.get("networks"), path)
+        reading = None
+        if (r := data.get("with_reader")) is not None:
+            try:
+                reading = Reading(float(r["weight"]), float(r["neighbour_margin"]))
+            except (KeyError, ValueError, TypeError) as exc:
+                raise ConfigError(f"{path}: unreadable 'with_reader' ({exc!r})") from None
         return cls(
             arrays["mean"], arrays["scale"], arrays["w1"], arrays["b1"], arrays["w2"], arrays["b2"],
             tuple(data["calibration"]), float(data["threshold"]),
-            float(data.get("neighbour_margin", 1.0)),
+            float(data.get("neighbour_margin", 1.0)), with_reader=reading,
         )  # fmt: skip
 
 

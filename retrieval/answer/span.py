@@ -348,6 +348,15 @@ _YES_NO_NOT = re.compile(r"\bor\b|^\s*(did|does|do|is|are|was|were|has|have|had)
 READER_WEIGHT = 2.0
 
 
+def candidate_spans(
+    info: QuestionInfo, sentence: str, scorer: SpanScorer | None = None
+) -> list[tuple[int, int]]:
+    """The candidate phrases of ``sentence`` that the span picker weighs for the question,
+    but those made of the question's own words: what the reader scores a sentence by."""
+    found = span_phrases(info, sentence, (scorer or shipped_scorer()).verbs)
+    return [found.span(k) for k in range(len(found.rows)) if found.rows[k, ALL_Q] == 0]
+
+
 def answer_span(
     info: QuestionInfo, sentence: str, scorer: SpanScorer | None = None,
     reader: Reader | None = None,

@@ -418,7 +418,7 @@ def is_person(name: str, text: str) -> bool:
 _BODIES = r"(?:house|chamber|parliament|congress|senate|capital|economy|coast|border)\b"
 
 
-def _is_thing(name: str, text: str) -> bool:
+def is_thing(name: str, text: str) -> bool:
     """Whether ``text`` shows ``name`` to be no person: written in capitals ("NATO"), a
     place ("in Brazil") or the owner of a body ("Brazil's lower house")."""
     n = re.escape(name)
@@ -444,7 +444,7 @@ def pick_antecedent(
             return events[0]
     if pronoun in PERSON_PRONOUNS:
         people = [c for c in candidates if is_person(c, said)]
-        if not people and all(_is_thing(c, said) for c in candidates):
+        if not people and all(is_thing(c, said) for c in candidates):
             named = [n for part in re.split(r"(?<=[.!?])\s+", said) for n in names(part)]
             people = [n for n in named if is_person(n, said)]
             if not people:

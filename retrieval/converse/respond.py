@@ -30,6 +30,7 @@ from retrieval.answer.engine import (
     gather,
     pick,
     quote,
+    read,
 )
 from retrieval.answer.features import featurize
 from retrieval.answer.qa import QA
@@ -211,7 +212,13 @@ def _follow_up(
     uses: list[ContextUse] = []
     previous = source.understood
     said = f"{previous} {source.answer.text or ''}" if source.answer else previous
-    antecedent = resolve.pick_antecedent(reading, q, source.subjects, previous, said)
+    subjects = source.subjects
+    if (reading.pronoun or "").lower() in ("it", "its"):
+        # A "who" answer is "it" only when the turn shows it to be a thing ("Turkey", in
+        # "in Turkey"): "its new missiles" after "who will chair the talks?" are not his.
+        person = [n for n in _who_answered(source) if not resolve.is_thing(n, said)]
+        subjects = tuple(s for s in subjects if s not in person)
+    antecedent = resolve.pick_antecedent(reading, q, subjects, previous, said)
     answered = _answered_name(source, reading)
     if answered is not None:
         antecedent = answered
@@ -249,6 +256,15 @@ def _follow_up(
     )  # fmt: skip
 
 
+def _who_answered(source: Turn) -> list[str]:
+    """The names the bold span of a "who" answer holds."""
+    answer = source.answer
+    if answer is None or answer.answer_type != "who" or answer.span is None or not answer.text:
+        return []
+    s, e = answer.span
+    return resolve.names(answer.text[s:e])
+
+
 def _answered_name(source: Turn, reading: Reading) -> str | None:
     """The earlier answer itself when a pronoun points at it: "he" after "who will chair
     the talks?" is the person the answer names. Only when the earlier question had no
@@ -272,8 +288,7 @@ def _answered_name(source: Turn, reading: Reading) -> str | None:
         return None
     if subjects and WHO_IS.match(source.understood):
         return None  # "Who is Volodymyr Groysman?": the answer is his titles, he the subject
-    s, e = answer.span
-    name = resolve.names(answer.text[s:e])
+    name = _who_answered(source)
     return name[0] if name else None
 
 
@@ -366,7 +381,10 @@ def _from_story(
         return None
     x = featurize(g.info, g.qvec, retriever.lexical, fresh)
     scores = qa.ranker.scores(x)
-    best_i, partner_i = pick(scores, fresh, qa.ranker.neighbour_margin)
+    ranked = scores
+    if qa.reader is not None and qa.ranker.reader_weight:
+        ranked = read(g.info, fresh, scores, qa.reader, qa.ranker.reader_weight)
+    best_i, partner_i = pick(ranked, fresh, qa.ranker.neighbour_margin)
     best = fresh[best_i]
     text, _ = quote(best, fresh[partner_i] if partner_i is not None else None)
     if any(text.strip() in s for s in shown):
