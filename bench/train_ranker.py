@@ -1,7 +1,8 @@
 """Fit the answer ranker on the dev questions of both benchmarks, report cross-validated
 figures, and write `retrieval/answer/ranker.json`.
 
-    python bench/train_ranker.py [--index DIR] [--folds 5] [--no-write]
+    python bench/train_ranker.py [--index DIR] [--folds 5] [--no-write] [--keep-network]
+                                 [--reader-folds DIR]
 
 The index must hold both benchmark corpora (`python bench/answers.py` builds it). The
 ranker averages the scores of several two-layer networks (``--networks``, one per seed),
@@ -20,6 +21,10 @@ set aside for the confidence, and an independent report agreeing with the quote 
 `bench/quality.py` and replies do: a gold answer in the quote the engine would give (its
 choice of sentence and neighbour, `engine.chosen`) or, for "when" questions, in the
 quoted story's date.
+
+With ``--reader-folds`` (the fold readers of `bench/train_reader.py --save-folds`), it
+also fits how the quote is chosen when the reader reads each question's best sentences
+(`fit_reading`): the reader's weight and the neighbour margin, written as `with_reader`.
 """
 
 from __future__ import annotations

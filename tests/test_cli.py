@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval.cli.main import main
@@ -104,7 +105,8 @@ def test_ask_explain_shows_the_trace_of_the_printed_answer(env: Settings) -> Non
     question = "When did NATO reopen talks with Russia?"
     answer = QA.open(env).answer(question, asked_at=asked_on(date(2016, 4, 22)), explain=True)
     assert answer.trace is not None and answer.text is not None
-    top = int(answer.trace.scores.argmax())
+    assert answer.trace.ranked is not None  # the reader read the best sentences
+    top = int(answer.trace.ranked.argmax())
     assert answer.trace.candidates[top].text in answer.text
     assert answer.trace.features.shape[0] == len(answer.trace.candidates)
     assert QA.open(env).answer(question).trace is None  # kept only when asked for
@@ -116,4 +118,6 @@ def test_ask_explain_shows_the_trace_of_the_printed_answer(env: Settings) -> Non
     assert f"confidence {answer.confidence:.3f}" in explained
     sentences = explained.split("sentences (")[1].splitlines()[1:]
     assert "NATO reopens informal talks with Russia" in sentences[0]
+    chosen_by, own = (float(v) for v in sentences[0].split()[:2])  # with the reader's, own
+    assert np.isclose(own, answer.trace.scores[top], atol=1e-3) and chosen_by != own
     assert "period:" not in explained and "answer type: when" in explained

@@ -199,12 +199,16 @@ def explain(answer: Answer, elapsed_ms: float) -> str:
                      f"{h.title[:60]} ({h.date or 'undated'}) [{h.doc_id}]")  # fmt: skip
     if t.candidates:
         x, s = t.features, t.scores
-        lines.append(f"sentences (ranker score; confidence {answer.confidence:.3f}, "
+        # With the reader: the score the quote was chosen by, then the ranker's own.
+        r = s if t.ranked is None else t.ranked
+        kind = "ranker score" if t.ranked is None else "score with the reader, ranker's alone"
+        lines.append(f"sentences ({kind}; confidence {answer.confidence:.3f}, "
                      f"threshold {t.threshold:.3f}):")  # fmt: skip
         cos, ov = FEATURES.index("s_cos"), FEATURES.index("overlap")
-        for i in sorted(range(len(s)), key=lambda i: -s[i])[:8]:
+        for i in sorted(range(len(s)), key=lambda i: -r[i])[:8]:
             c = t.candidates[i]
-            lines.append(f"  {s[i]:.3f} cos {x[i, cos]:.2f} overlap {x[i, ov]:.2f} "
+            own = "" if t.ranked is None else f" {s[i]:.3f}"
+            lines.append(f"  {r[i]:.3f}{own} cos {x[i, cos]:.2f} overlap {x[i, ov]:.2f} "
                          f"#{c.hit.rank}: {c.text[:110]}")  # fmt: skip
     return "\n".join(lines) + "\n"
 
