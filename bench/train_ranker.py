@@ -309,8 +309,7 @@ def fit_reading(qa: QA, rows, xs: list[np.ndarray], ys: list[np.ndarray],  # typ
     (``--reader-folds``, written by `bench/train_reader.py --save-folds`), and the quote
     is chosen by the scores with the reader's added; the reader's weight is the one of
     READER_WEIGHTS with the best hit rate over both benchmarks, with the neighbour margin
-    fitted again. The confidence stays the ranker's own: the reader, fitted on sentences
-    that hold an answer, would lift a sentence of the story that lacks the detail asked."""
+    fitted again. The confidence stays the ranker's own (see `Ranker.with_reader`)."""
     folder: Path = args.reader_folds
     files = sorted(folder.glob("fold-*.npz"))
     if not files:

@@ -5,20 +5,29 @@ and write `retrieval/answer/reader.npz`.
 
 The examples are the span scorer's (`bench/train_span.py`): the answer-holding sentences
 of each dev question's gold document, with every candidate phrase labelled by whether it
-holds a gold answer. The question and the sentence are read together; a candidate scores
-the start score of its first word piece plus the end score of its last, and the model
-(transformer layers and head; the word embeddings stay as packaged) is fitted listwise,
-softmax over a sentence's candidates with the answer-holding ones as targets: the loss
-the span scorer is fitted with. Folds are by document, as the span scorer's; each fold
-fits the span scorer on the same training documents, so the figures compare
+holds a gold answer; and, for each question, the sentence of its gold document that holds
+no gold answer but shares the most content words with the question (`negatives`). The
+question and the sentence are read together; a candidate scores the start score of its
+first word piece plus the end score of its last, and "no answer here" (the null) the
+[CLS] piece's. The model (transformer layers and head; the word embeddings stay as
+packaged) is fitted listwise, softmax over a sentence's candidates and its null: the
+answer-holding candidates are the targets of an answer sentence, the null of a sentence
+without one. So the best candidate of a sentence that is on the story but does not say
+what was asked scores low, and the engine, which adds that score to the ranker's
+(`engine.read`), is drawn to the sentence that answers. Folds are by document, as the
+span scorer's; each fold fits the span scorer on the same training documents, so the
+figures compare
 
 - the span scorer as the engine uses it (today's bold span without the reader),
 - the reader alone (its best candidate), and
 - the reader alone with the engine's rules (a name for "who", the number for "how many"),
 - both, the reader's score weighted by each of `WEIGHTS` (the engine's is
-  `retrieval.answer.span.READER_WEIGHT`).
+  `retrieval.answer.span.READER_WEIGHT`),
 
-About 8 minutes a fit on two cores (2 epochs over ~9,300 sentences); ``--only-folds``
+and how often an answer sentence's best candidate scores above that of a held-out sentence
+without an answer (AUC), alone and less the null.
+
+About 15 minutes a fit on two cores (2 epochs over ~15,300 sentences); ``--only-folds``
 runs some folds, so that the cross-validation can be split across runs.
 """
 
@@ -34,17 +43,24 @@ import numpy as np
 import torch
 from train_span import SETS, SHARED, Example, corpus, examples, fit, fold_of, report, verb_words
 
+from retrieval.answer import phrases
+from retrieval.answer.evaluate import hit, read_questions
+from retrieval.answer.question import analyse
 from retrieval.answer.reader import MAX_TOKENS, READER_PATH, candidate_tokens, pair_encoding
 from retrieval.answer.span import (
+    ALL_Q,
     NAMES_ONLY,
     READER_WEIGHT,
     TYPED_FALLBACK,
     choose,
+    span_phrases,
+    typed_span,
     whole_name_end,
 )
 from retrieval.encoder.base import resolve_model
 from retrieval.encoder.onnx import model_tokenizer
 from retrieval.encoder.onnx_export import reader_model
+from retrieval.ingest.sentences import sentence_spans
 from retrieval.settings import DEFAULT_MODEL
 
 EPOCHS = 2
@@ -54,9 +70,39 @@ WEIGHT_DECAY = 0.01
 WARMUP = 0.1  # share of the steps over which the learning rate rises
 BUCKET = 20  # batches drawn together and sorted by length, so that a batch pads little
 WEIGHTS = (0.5, 1.0, READER_WEIGHT, 4.0)  # the reader's weight beside the span scorer's
+NEGATIVES_PER_QUESTION = 1  # sentences of the gold document without an answer
 
 
 Encoded = tuple[list[int], list[int], np.ndarray, np.ndarray]  # ids, types, starts, ends
+
+
+def negatives(
+    shared: Path, name: str, docs: dict[str, str], verbs: frozenset[str]
+) -> list[Example]:
+    """For each dev question, the sentences of its gold document that hold no gold answer
+    and share the most content words with the question: the sentences of the right story
+    that do not say what was asked, which the reader learns to score below its null."""
+    out = []
+    for q in read_questions(shared / "eval" / name / "questions-dev.jsonl"):
+        text = docs.get(q.doc_id or "")
+        if text is None or not q.answers:
+            continue
+        info = analyse(q.question)
+        asked = {t.lower for t in phrases.tokens(q.question)} - phrases.FUNCTION
+        near = []
+        for s, e in sentence_spans(text):
+            sentence = text[s:e]
+            if not hit(sentence, q.answers):
+                shared_words = {t.lower for t in phrases.tokens(sentence)} & asked
+                near.append((-len(shared_words), s, sentence))
+        for _, _, sentence in sorted(near)[:NEGATIVES_PER_QUESTION]:
+            ph = span_phrases(info, sentence, verbs)
+            keep = np.flatnonzero(ph.rows[:, ALL_Q] == 0)
+            out.append(Example(name, q.doc_id or "", q.question,
+                               phrases.wh_group(info.wh, info.text), sentence, q.answers,
+                               typed_span(info, sentence), [ph.span(int(k)) for k in keep],
+                               ph.rows[keep], np.zeros(len(keep))))  # fmt: skip
+    return out
 
 
 def encode(tokenizer: object, exs: Sequence[Example]) -> list[Encoded]:
@@ -94,13 +140,18 @@ def _order(rows: Sequence[Encoded], useful: list[int], rng: np.random.Generator)
     return batches
 
 
-def train(model_dir: Path, exs: Sequence[Example], rows: Sequence[Encoded]) -> torch.nn.Module:
-    """The reader fitted on ``exs`` (AdamW, linear warm-up then decay)."""
+def train(
+    model_dir: Path, exs: Sequence[Example], rows: Sequence[Encoded], negative: Sequence[bool]
+) -> torch.nn.Module:
+    """The reader fitted on ``exs`` (AdamW, linear warm-up then decay): softmax over each
+    sentence's candidates and its null (the [CLS] piece's start plus end score), the
+    answer-holding candidates the targets of an answer sentence, the null of a
+    ``negative`` one."""
     torch.manual_seed(0)
     model = reader_model(model_dir)
     for p in model.bert.embeddings.parameters():
         p.requires_grad = False
-    useful = [i for i, ex in enumerate(exs) if ex.labels.any()]
+    useful = [i for i, ex in enumerate(exs) if ex.labels.any() or negative[i]]
     batches = _order(rows, useful, np.random.default_rng(0))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
@@ -114,8 +165,13 @@ def train(model_dir: Path, exs: Sequence[Example], rows: Sequence[Encoded]) -> t
         loss = torch.zeros(())
         for k, i in enumerate(batch):
             z = _candidates(logits[k], rows[i])
-            y = torch.from_numpy(exs[i].labels.astype(bool))
-            loss = loss - (torch.logsumexp(z[y], 0) - torch.logsumexp(z, 0))
+            null = logits[k, 0, 0] + logits[k, 0, 1]
+            total = torch.logsumexp(torch.cat([z, null[None]]), 0)
+            if negative[i]:
+                loss = loss - (null - total)
+            else:
+                y = torch.from_numpy(exs[i].labels.astype(bool))
+                loss = loss - (torch.logsumexp(z[y], 0) - total)
         opt.zero_grad()
         (loss / len(batch)).backward()
         opt.step()
@@ -127,13 +183,23 @@ def train(model_dir: Path, exs: Sequence[Example], rows: Sequence[Encoded]) -> t
 
 
 @torch.no_grad()
-def candidate_scores(model: torch.nn.Module, rows: Sequence[Encoded]) -> list[np.ndarray]:
-    out = []
+def candidate_scores(
+    model: torch.nn.Module, rows: Sequence[Encoded]
+) -> tuple[list[np.ndarray], list[float]]:
+    """Each sentence's candidate scores, and its null score."""
+    out, nulls = [], []
     for at in range(0, len(rows), 64):
         part = rows[at : at + 64]
         logits = model(*_padded(part))
         out.extend(_candidates(logits[k], r).numpy() for k, r in enumerate(part))
-    return out
+        nulls.extend(float(logits[k, 0, 0] + logits[k, 0, 1]) for k in range(len(part)))
+    return out, nulls
+
+
+def auc(positive: Sequence[float], negative: Sequence[float]) -> float:
+    """The chance that a positive scores above a negative (ties count half)."""
+    p, n = np.asarray(positive)[:, None], np.asarray(negative)[None, :]
+    return float(((p > n).sum() + 0.5 * (p == n).sum()) / max(1, p.size * n.size))
 
 
 def picked(
@@ -193,24 +259,38 @@ def main() -> int:
     docs = {name: corpus(args.shared, name) for name in SETS}
     verbs = verb_words([t for name in SETS for t in docs[name].values()])
     every = [ex for name in SETS for ex in examples(args.shared, name, docs[name], verbs)]
-    rows = encode(tokenizer, every)
-    print(f"{len(every)} sentences in {time.perf_counter() - started:.0f}s", flush=True)
+    wrong = [ex for name in SETS for ex in negatives(args.shared, name, docs[name], verbs)]
+    both = every + wrong
+    negative = [False] * len(every) + [True] * len(wrong)
+    rows = encode(tokenizer, both)
+    print(f"{len(every)} answer sentences, {len(wrong)} without one, "
+          f"in {time.perf_counter() - started:.0f}s", flush=True)  # fmt: skip
     runs = [int(k) for k in args.only_folds.split(",") if k] or list(range(args.folds))
     scored: dict[int, dict[str, tuple[int, int] | None]] = {}
     held_out: dict[str, np.ndarray] = {}
+    margins: dict[int, tuple[float, float]] = {}  # best candidate minus null; best alone
     for k in runs if args.folds > 1 else []:
-        train_ids = [i for i, ex in enumerate(every) if fold_of(ex.doc, args.folds) != k]
-        test_ids = [i for i, ex in enumerate(every) if fold_of(ex.doc, args.folds) == k]
-        model = train(model_dir, [every[i] for i in train_ids], [rows[i] for i in train_ids])
-        reader = candidate_scores(model, [rows[i] for i in test_ids])
+        train_ids = [i for i, ex in enumerate(both) if fold_of(ex.doc, args.folds) != k]
+        test_ids = [i for i, ex in enumerate(both) if fold_of(ex.doc, args.folds) == k]
+        model = train(
+            model_dir,
+            [both[i] for i in train_ids],
+            [rows[i] for i in train_ids],
+            [negative[i] for i in train_ids],
+        )
+        reader, nulls = candidate_scores(model, [rows[i] for i in test_ids])
         if args.save_folds:
             args.save_folds.mkdir(parents=True, exist_ok=True)
             note = {"folds": args.folds, "held_out": k, "epochs": EPOCHS}
             weights_file(model_dir, model, args.save_folds / f"fold-{k}.npz", note)
-        scorer = fit([every[i] for i in train_ids], verbs)
+        scorer = fit([both[i] for i in train_ids if not negative[i]], verbs)
         torch.set_num_threads(args.threads)  # the span scorer's fit runs on one
-        for i, z in zip(test_ids, reader, strict=True):
-            ex = every[i]
+        for i, z, null in zip(test_ids, reader, nulls, strict=True):
+            best = float(z.max()) if len(z) else -np.inf
+            margins[i] = (best - null, best)
+            if negative[i]:
+                continue
+            ex = both[i]
             held_out[str(i)] = z
             s = scorer.score(ex.rows, ex.group) if len(ex.rows) else np.zeros(0)
             scored[i] = {
@@ -227,8 +307,13 @@ def main() -> int:
         for way in next(iter(scored.values()), {}):
             exs = [every[i] for i in ids]
             print(report(f"{name}: {way}", exs, [scored[i][way] for i in ids]))
+        ids = [i for i in margins if both[i].bench == name]
+        for way, at in (("best candidate minus null", 0), ("best candidate alone", 1)):
+            yes = [margins[i][at] for i in ids if not negative[i]]
+            no = [margins[i][at] for i in ids if negative[i]]
+            print(f"{name}: answer sentence above one without, by {way}: AUC {auc(yes, no):.3f}")
     if not args.no_write:
-        model = train(model_dir, every, rows)
+        model = train(model_dir, both, rows, negative)
         note = {"trained_on": list(SETS), "epochs": EPOCHS, "learning_rate": LEARNING_RATE}
         weights_file(model_dir, model, READER_PATH, note)
         print(f"wrote {READER_PATH} in {time.perf_counter() - started:.0f}s")

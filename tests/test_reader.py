@@ -145,6 +145,40 @@ def test_the_best_candidate_of_each_sentence(reader: Reader) -> None:
     assert len(reader.best(question, [])) == 0
 
 
+# A question, a sentence of the same story that does not answer it but offers a phrase of
+# the kind asked, and the sentence that answers (the first from the default corpus, where a
+# reader fitted on answer sentences alone scored the summit's city higher).
+ON_THE_STORY_BUT_NOT_ANSWERING = [
+    ("In which city is NATO headquarters, where the council meets?",
+     "NATO members gather in Warsaw, Poland, for a two-day summit.",
+     "NATO announces it will hold a meeting of the NATO-Russia Council at the ambassadorial "
+     "level at NATO headquarters in Brussels in the next two weeks."),
+    ("Where did the hijacked EgyptAir plane land?",
+     "The flight had left Alexandria for Cairo on Tuesday morning.",
+     "A hijacked EgyptAir flight lands in Cyprus."),
+    ("Who is Moscow's envoy to NATO?",
+     "Russian Defence Minister Sergey Shoygu also says that Russia will form new defence units.",
+     "Jens Stoltenberg will chair the talks with the alliance's 28 ambassadors and Moscow's "
+     "envoy to NATO, Alexander Grushko."),
+    ("How many people died in the Kiunga plane crash?",
+     "The Britten-Norman Islander had been flying from Daru with 11 passengers and a pilot.",
+     "A light aircraft crashes in the Papua New Guinea town of Kiunga resulting in the deaths "
+     "of all twelve people on board."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "other", "answering"), ON_THE_STORY_BUT_NOT_ANSWERING)
+def test_a_sentence_that_does_not_say_what_was_asked_scores_lower(
+    reader: Reader, question: str, other: str, answering: str
+) -> None:
+    """Fitted with sentences of the story that do not answer, the reader's best candidate
+    of such a sentence scores below that of the sentence that answers, though it holds a
+    phrase of the kind asked (a city, a name, a number)."""
+    info = analyse(question)
+    best = reader.best(question, [(s, candidate_spans(info, s)) for s in (other, answering)])
+    assert best[1] > best[0], best
+
+
 def test_reading_lifts_the_best_read_sentence_and_keeps_the_rest_below(
     default_index: Settings, model: object
 ) -> None:

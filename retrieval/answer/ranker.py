@@ -97,8 +97,8 @@ class Ranker:
     # reader is not asked); see `engine.read`.
     reader_weight: float = 0.0
     # The reader's weight and the neighbour margin fitted with it: what `reading` sets. The
-    # confidence stays the ranker's own: the reader, fitted on sentences that hold an
-    # answer, lifts a sentence of the story that lacks the detail asked as well.
+    # confidence stays the ranker's own: neither refitting it on the scores with the
+    # reader's added nor gating it by the reader's score served better (README).
     with_reader: Reading | None = None
 
     def reading(self) -> Ranker:
