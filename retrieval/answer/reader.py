@@ -3,13 +3,13 @@
 The question and the sentence are read together ("[CLS] question [SEP] sentence [SEP]");
 a start and an end score per word piece come out, and a candidate phrase of the span
 picker scores the start score of its first piece plus the end score of its last. The
-weights are fitted by `bench/train_reader.py` on the benchmarks' dev questions (the same
-sentences and candidates the span scorer learns from, and a sentence of each gold document
-that does not answer, whose candidates it learns to score below "no answer here", the
-[CLS] piece's score: so a sentence on the story that lacks the detail asked scores low)
-and stored in ``reader.npz`` beside
-this module as the change from the packaged model (its transformer layers, int8 per row)
-plus the scoring head, so the file is a fraction of the model's size.
+weights are fitted by `bench/train_reader.py` on the benchmarks' dev questions: the same
+sentences and candidates the span scorer learns from, and for each question a sentence of
+its gold document that does not answer, whose candidates it learns to score below "no
+answer here" (the [CLS] piece's score), so that a sentence on the story that lacks the
+detail asked scores low. They are stored in ``reader.npz`` beside this module as the
+change from the packaged model (its transformer layers, int8 per row) plus the scoring
+head, so the file is a fraction of the model's size.
 
 Querying runs the graph in onnxruntime, like the encoder: the first use exports it once,
 with torch (:func:`retrieval.encoder.onnx_export.export_reader`), into the model cache,
