@@ -61,6 +61,7 @@ from retrieval.answer.ranker import (
     check_features,
 )
 from retrieval.answer.reader import Reader, read_weights
+from retrieval.answer.span import holds_count
 from retrieval.dates import asked_on, parse_day
 from retrieval.search.lexical import Lexical
 from retrieval.settings import load_settings
@@ -279,6 +280,15 @@ def fit_confidence(qa: QA, rows, xs: list[np.ndarray], ys: list[np.ndarray],  # 
             conf[i] = agreed(float(conf[i]), float(second), threshold)
     answered = conf >= threshold
     print(f"an agreeing independent report raised the confidence of {agreeing} questions")
+    # As answers do: a "how many" quote that gives no count is no answer (`holds_count`).
+    uncounted = 0
+    for i in np.flatnonzero(answered):
+        _, _, g = rows[i]
+        text, _ = quoted(g, cv_scores[i], neighbour, qa.retriever.lexical, quote_scores[i])
+        if not holds_count(g.info.text, text):
+            answered[i] = False
+            uncounted += 1
+    print(f'{uncounted} quotes gave no count for a "how many" question and were withdrawn')
     report = {}
     for name in SETS:
         m = names == name
@@ -286,7 +296,7 @@ def fit_confidence(qa: QA, rows, xs: list[np.ndarray], ys: list[np.ndarray],  # 
             "questions": int(m.sum()),
             "top1_sentence_hit": float(hits[m].mean()),
             "hit_rate": float((quote_hits & answered)[m].mean()),
-            "answered_rate": float((conf >= threshold)[m].mean()),
+            "answered_rate": float(answered[m].mean()),
             "precision": float(quote_hits[m & answered].mean()),
             "oracle": float(np.mean([ys[i].any() for i in np.flatnonzero(m)])),
             "out_of_corpus_abstained": float((~answered)[names == f"{name}-out"].mean()),

@@ -13,7 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.answer.engine import answer_confidence, distinct, gather, second_source
+from retrieval.answer.engine import (
+    NO_COUNT,
+    answer_confidence,
+    distinct,
+    gather,
+    second_source,
+)
 from retrieval.answer.features import featurize, presence
 from retrieval.answer.qa import QA
 from retrieval.answer.ranker import CALIBRATION_INPUTS
@@ -24,6 +30,7 @@ from retrieval.answer.running import (
     speaker_asked,
     summary_subject,
 )
+from retrieval.answer.span import holds_count
 from retrieval.cli.main import main
 from retrieval.errors import BadQuestionError
 from retrieval.index.build import build_index
@@ -624,3 +631,57 @@ def test_a_story_without_the_detail_asked_is_less_sure(crash: QA) -> None:
     )
     present = crash.ranker.confidence(scores[keep], features[keep], np.zeros(2))
     assert story.confidence < present < full.confidence
+
+
+_ALBUM = (
+    "Singer Mara Vell releases Tidewater, the best selling album of 2016. Her label "
+    "signed a $40 million deal with a streaming service."
+)
+_SALES = "Mara Vell's Tidewater sold 653,000 copies in its first week, her label said."
+
+
+def test_a_how_many_quote_without_a_count_is_no_answer(qa_of: QaOf) -> None:
+    """Asked how many copies an album sold, the corpus with the sales report answers with
+    the figure; without it the album story is on the subject but gives no count (a year
+    and a sum of money are none), so the engine abstains and says why when explaining; the
+    same story still answers a question it has the words for."""
+    rows = [
+        {"id": "album", "title": "Mara Vell releases Tidewater", "date": "2016-04-23",
+         "url": "https://news.example/album", "text": _ALBUM},
+        {"id": "sales", "title": "Tidewater tops the chart", "date": "2016-05-02",
+         "url": "https://news.example/sales", "text": _SALES},
+        {"id": "ferry", "title": "Ferry service resumes", "date": "2016-04-20",
+         "text": "The Holm company's ferry resumed service to the islands on Sunday after a "
+                 "storm. Passengers said the crossing was calm."},
+    ]  # fmt: skip
+    qa = qa_of(rows)
+    question = "How many copies did Mara Vell's Tidewater sell in its first week?"
+    full = qa.answer(question)
+    assert not full.abstained and "653,000" in (full.text or "")
+    story = qa.answer(question, only_docs=["album", "ferry"], explain=True)
+    assert story.abstained and story.text is None
+    assert story.trace is not None and story.trace.note == NO_COUNT
+    assert story.sources and story.sources[0].url == "https://news.example/album"
+    kept = qa.answer("How many million dollars is Mara Vell's label deal worth?",
+                     only_docs=["album", "ferry"])  # fmt: skip
+    assert not kept.abstained and "$40 million" in (kept.text or "")
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "counted"),
+    [
+        ("How many copies did Lemonade sell?", "The best selling album of 2016, Lemonade.", False),
+        ("How many submarines will DCNS build?", "DCNS wins a $50 billion contract.", False),
+        ("How many submarines will DCNS build?", "The deal is worth 50 billion euros.", False),
+        ("How many people died?", "The quake struck on April 16, 2016.", False),
+        ("How many people died?", "The quake killed 272 people on April 16, 2016.", True),
+        ("How many guests attended the dinner?", "The dinner was attended by 2000 guests.", True),
+        ("How many Victorians are Catholic?", "Catholics make up 26.7% of Victorians.", True),
+        ("How many types of fiction did he shape?", "He shaped several types of fiction.", True),
+        ("How many times a year does the council meet?", "The council meets twice a year.", True),
+        ("How many dollars did the deal cost?", "The deal cost $50 billion.", True),
+        ("How much did the deal cost?", "The deal was signed in 2016.", True),  # not "how many"
+    ],
+)  # fmt: skip
+def test_holds_count(question: str, text: str, counted: bool) -> None:
+    assert holds_count(question, text) is counted

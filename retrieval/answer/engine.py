@@ -28,7 +28,7 @@ from retrieval.answer.running import (
     speaker_asked,
     summary_subject,
 )
-from retrieval.answer.span import answer_span, candidate_spans, typed_span
+from retrieval.answer.span import answer_span, candidate_spans, holds_count, typed_span
 from retrieval.errors import BadQuestionError
 from retrieval.ingest.textnorm import valid_text
 from retrieval.search.lexical import Lexical
@@ -89,6 +89,7 @@ class Trace:
     scores: np.ndarray  # the ranker's score of each candidate
     threshold: float
     ranked: np.ndarray | None = None  # with the reader's added, when it read (`read`)
+    note: str = ""  # why the engine abstained despite the confidence, if it did
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -176,6 +177,7 @@ def answer_confidence(
     return ranker.calibrated(confidence_inputs(info, lexical, cands, scores, features))
 
 
+NO_COUNT = 'abstained: the best quote gives no count for a "how many" question'
 READ_TOP = 3  # the ranker's best sentences (distinct texts) that the reader reads
 
 
@@ -491,6 +493,10 @@ def answer(
         # (the words of someone who never speaks in the corpus are not on record)
         return Answer(original, None, _sources(hits, 3), confidence, True, passages, trace=trace)
     text, offset = quote(best, partner)
+    if story is None and not holds_count(question, text):
+        # The quote is on the story but gives no count: the corpus does not say how many.
+        trace = trace and replace(trace, note=NO_COUNT)
+        return Answer(original, None, _sources(hits, 3), confidence, True, passages, trace=trace)
     span = _shift(answer_span(g.info, best.text, reader=reader), offset) if story is None else None
     if (
         partner is not None and partner.text in text

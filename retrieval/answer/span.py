@@ -235,6 +235,46 @@ def typed_span(info: QuestionInfo, sentence: str) -> tuple[int, int] | None:
     return best[1] if best else None
 
 
+_HOW_MANY = re.compile(r"\bhow many\b", re.I)
+_MONEY_ASKED = re.compile(
+    r"[$€£]|\b(?:dollars?|euros?|pounds?|yuan|yen|rupees?|money|cost|price|worth)\b", re.I
+)
+_MONEY = re.compile(r"(?:\w+ )*[$€£]", re.I)  # "$50 billion", "about $3"
+_MONEY_AFTER = re.compile(r"\s*(?:dollars?|euros?|pounds?|yuan|yen|rupees?|francs?)\b", re.I)
+# Counts without a figure: "several types", "only a few", "none of the treaties",
+# "half of Kenyans", "twice a year".
+_VAGUE_COUNT = re.compile(
+    r"\b(?:several|a few|none|half|once|twice|thrice|a couple|a handful|a single|dozens)\b",
+    re.I,
+)
+
+
+def holds_count(question: str, text: str) -> bool:
+    """False when ``question`` asks "how many" and ``text`` holds no count: no figure or
+    number word other than a date or year (unless the question's own noun follows it:
+    "2000 guests") or a sum of money (unless money is asked about), and no count without a
+    figure ("several", "half", "twice"). "How many copies did Lemonade sell?" is not
+    answered by "the best selling album of 2016", nor "How many submarines?" by "a $50
+    billion contract". True for any other question."""
+    if not _HOW_MANY.search(question) or _VAGUE_COUNT.search(text):
+        return True
+    q_stems = {_stem(w) for w in _WORD.findall(question.lower()) if w not in _QUESTION_STOP}
+    dates = [m.span() for m in DATE_PHRASE.finditer(text)]
+    money_asked = _MONEY_ASKED.search(question) is not None
+    for m in NUMBER_PHRASE.finditer(text):
+        start, end = m.span()
+        if start == end:
+            continue
+        after = _WORD.findall(text, end, end + 40)[:3]
+        counted = any(w.islower() and _stem(w) in q_stems for w in after)
+        if not counted and any(a <= start and end <= b for a, b in dates):
+            continue
+        if not money_asked and (_MONEY.match(m.group()) or _MONEY_AFTER.match(text, end)):
+            continue
+        return True
+    return False
+
+
 @dataclass(frozen=True)
 class Hidden:
     """A hidden layer added to the linear score: ``tanh(rows @ w + bias[type]) @ out``,

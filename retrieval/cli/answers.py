@@ -210,6 +210,8 @@ def explain(answer: Answer, elapsed_ms: float) -> str:
             own = "" if t.ranked is None else f" {s[i]:.3f}"
             lines.append(f"  {r[i]:.3f}{own} cos {x[i, cos]:.2f} overlap {x[i, ov]:.2f} "
                          f"#{c.hit.rank}: {c.text[:110]}")  # fmt: skip
+    if t.note:
+        lines.append(t.note)
     return "\n".join(lines) + "\n"
 
 
