@@ -56,6 +56,7 @@ from retrieval.answer.span import (
     span_phrases,
     typed_span,
     whole_name_end,
+    with_article,
 )
 from retrieval.encoder.base import resolve_model
 from retrieval.encoder.onnx import model_tokenizer
@@ -205,18 +206,19 @@ def auc(positive: Sequence[float], negative: Sequence[float]) -> float:
 def picked(
     ex: Example, scores: np.ndarray, rules: bool = True, whole: bool = False
 ) -> tuple[int, int] | None:
-    """The span of the best candidate: with ``rules``, chosen as the engine chooses; with
-    ``whole``, a name is not cut (`span.whole_name_end`, as the engine does with a reader)."""
+    """The span of the best candidate: with ``rules``, chosen as the engine chooses (an
+    article before it joins it, `span.with_article`); with ``whole``, a name is not cut
+    (`span.whole_name_end`, as the engine does with a reader)."""
     if not len(scores):
         return None
     if not rules:
         return ex.spans[int(np.argmax(scores))]
     c = choose(ex.group, ex.sentence, ex.rows, ex.spans, scores, ex.typed)
     if c is None:
-        return ex.typed if ex.group in TYPED_FALLBACK else None
-    if whole and ex.group != "how_many" and not (ex.group in NAMES_ONLY and ex.typed):
-        return c[0], whole_name_end(ex.sentence, c[1])
-    return c
+        c = ex.typed if ex.group in TYPED_FALLBACK else None
+    elif whole and ex.group != "how_many" and not (ex.group in NAMES_ONLY and ex.typed):
+        c = c[0], whole_name_end(ex.sentence, c[1])
+    return None if c is None else (with_article(ex.sentence, c[0]), c[1])
 
 
 def weights_file(

@@ -61,6 +61,7 @@ _BAD_START = (PREPOSITIONS | CONJUNCTIONS | AUXILIARIES | PRONOUNS | OTHER_FUNCT
 _BAD_END = DETERMINERS | PREPOSITIONS | CONJUNCTIONS | AUXILIARIES | _words("not no very")
 _COPULA = _words("is are was were be been being called named known became become becomes")
 _CLAUSE_BREAK = re.compile(r"[;:()\[\]\"“”—–!?]|\s-\s")
+_NUMBER_DASHES = ("–", "—", "-")
 _TOKEN = re.compile(
     r"[$€£]?\d[\d,.]*\d%?|[$€£]?\d%?|(?:[A-Za-z]\.){2,}|\w[\w'’&-]*(?:\.\w+)*"
 )  # numbers (with $ and %), initialisms (U.S.), words
@@ -378,7 +379,11 @@ def _ranges(sentence: str, toks: list[Token]) -> tuple[list[int], list[int], lis
     clauses = [0] * len(toks)
     for k in range(1, len(toks)):
         gap = sentence[toks[k - 1].end : toks[k].start]
-        clause += _CLAUSE_BREAK.search(gap) is not None
+        # A dash between two figures joins them: a score or a range ("49–15", "1677–1683").
+        joined = (
+            gap in _NUMBER_DASHES and toks[k - 1].text[-1:].isdigit() and toks[k].text[:1].isdigit()
+        )
+        clause += not joined and _CLAUSE_BREAK.search(gap) is not None
         clauses[k] = clause
         comma[k] = "," in gap
     starts, ends = [], []

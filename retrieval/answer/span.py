@@ -407,9 +407,15 @@ def answer_span(
     by READER_WEIGHT. For "who" the pick is among the person's names that the typed
     picker sees, when it sees one; for "how many" the phrase is the typed number or one
     that holds it."""
+    found = _picked_span(info, sentence, scorer or shipped_scorer(), reader)
+    return None if found is None else (with_article(sentence, found[0]), found[1])
+
+
+def _picked_span(
+    info: QuestionInfo, sentence: str, scorer: SpanScorer, reader: Reader | None
+) -> tuple[int, int] | None:
     if info.wh == "other" and _YES_NO.match(info.text) and not _YES_NO_NOT.search(info.text):
         return None  # "did yatsenyuk resign?": the quote says yes or no, no phrase of it
-    scorer = scorer or shipped_scorer()
     if (who := identity_span(info.text, sentence, scorer.verbs)) is not None:
         return who
     group = phrases.wh_group(info.wh, info.text)
@@ -433,6 +439,20 @@ def answer_span(
     if reader is not None:
         return picked[0], whole_name_end(sentence, picked[1])
     return picked
+
+
+_ARTICLE_BEFORE = re.compile(r"\b(?:the|a|an)\s+$", re.I)
+
+
+def with_article(sentence: str, start: int) -> int:
+    """Where a phrase starts with the article right before it: the whole noun phrase, "the
+    European Community" rather than "European Community", but not before a person's title
+    ("Prime Minister Temir Sariyev")."""
+    title = _WORD.match(sentence, start)
+    if title and title.group().lower() in _TITLES:
+        return start
+    found = _ARTICLE_BEFORE.search(sentence, max(0, start - 5), start)
+    return found.start() if found else start
 
 
 _NAME_AFTER = re.compile(r" [A-Z][\w'’&-]*")
