@@ -579,13 +579,17 @@ def test_a_yes_no_question_marks_no_phrase() -> None:
 
 def test_an_article_before_the_phrase_joins_it() -> None:
     """The span is the whole noun phrase with its article ("the European Commission"),
-    but a person's title takes none ("Prime Minister Temir Sariyev")."""
+    but a person's title, a sum of money and a quantity take none."""
     sentence = "Legislative proposals are initiated by the European Commission, the treaty says."
     found = answer_span(analyse("Which body initiates legislative proposals?"), sentence)
     assert found is not None and sentence[found[0] : found[1]] == "the European Commission"
     sentence = "The Prime Minister Temir Sariyev announces he will resign."
     assert with_article(sentence, sentence.index("Prime")) == sentence.index("Prime")
     assert with_article(sentence, sentence.index("Temir")) == sentence.index("Temir")
+    assert with_article("It won a $50 billion contract.", 9) == 9  # "$50 billion"
+    sentence = "Kumamoto was hit by the magnitude 7.0 quake on Saturday."
+    found = answer_span(analyse("How strong was the quake in Kumamoto?"), sentence)
+    assert found is not None and sentence[found[0] : found[1]].startswith("magnitude 7.0")
 
 
 @pytest.mark.parametrize(

@@ -408,7 +408,9 @@ def answer_span(
     picker sees, when it sees one; for "how many" the phrase is the typed number or one
     that holds it."""
     found = _picked_span(info, sentence, scorer or shipped_scorer(), reader)
-    return None if found is None else (with_article(sentence, found[0]), found[1])
+    if found is None or phrases.asks_quantity(info.wh, info.text):
+        return found  # a count is marked without its article: "a $50 billion" reads badly
+    return with_article(sentence, found[0]), found[1]
 
 
 def _picked_span(
@@ -447,9 +449,10 @@ _ARTICLE_BEFORE = re.compile(r"\b(?:the|a|an)\s+$", re.I)
 def with_article(sentence: str, start: int) -> int:
     """Where a phrase starts with the article right before it: the whole noun phrase, "the
     European Community" rather than "European Community", but not before a person's title
-    ("Prime Minister Temir Sariyev")."""
+    ("Prime Minister Temir Sariyev") or a sum of money."""
     title = _WORD.match(sentence, start)
-    if title and title.group().lower() in _TITLES:
+    money = sentence[start : start + 1] in ("$", "€", "£")
+    if money or (title is not None and title.group().lower() in _TITLES):
         return start
     found = _ARTICLE_BEFORE.search(sentence, max(0, start - 5), start)
     return found.start() if found else start
