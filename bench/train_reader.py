@@ -28,7 +28,7 @@ and how often an answer sentence's best candidate scores above that of a held-ou
 without an answer (AUC), alone and less the null.
 
 ``--fold-readers DIR`` fits nothing: it scores each fold with the reader saved by
-``--save-folds`` in DIR, exported and quantised as the engine runs it (about 7 minutes for
+``--save-folds`` in DIR, exported and quantised as the engine runs it (about 10 minutes for
 all folds; no AUC, as the engine's reader gives no null score).
 
 About 15 minutes a fit on two cores (2 epochs over ~15,300 sentences); ``--only-folds``
