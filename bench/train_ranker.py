@@ -281,6 +281,8 @@ def fit_confidence(qa: QA, rows, xs: list[np.ndarray], ys: list[np.ndarray],  # 
     answered = conf >= threshold
     print(f"an agreeing independent report raised the confidence of {agreeing} questions")
     # As answers do: a "how many" quote that gives no count is no answer (`holds_count`).
+    # Every answered question is quoted here, the out-of-corpus and answer-removed ones
+    # too, which choose_neighbour_margin does not quote.
     uncounted = 0
     for i in np.flatnonzero(answered):
         _, _, g = rows[i]
